@@ -1,0 +1,1 @@
+"""ToolQA: questions, scoring and the synthetic corpus generator."""

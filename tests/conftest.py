@@ -1,0 +1,37 @@
+"""Shared fixtures: an isolated SEER_HOME per test and the ../shared real data (skipped when absent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = REPO_ROOT.parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_seer_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path_factory.mktemp("seer-home")
+    monkeypatch.setenv("SEER_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The real data folder ``../shared/data``; tests using it skip when it is absent."""
+    data = SHARED / "data"
+    if not data.is_dir():
+        pytest.skip(f"real data not available: {data} is absent (it sits beside the repo in CI)")
+    return data
+
+
+@pytest.fixture(scope="session")
+def real_corpus(shared_dir: Path) -> Path:
+    """The official-layout external corpus with the real coffee and SciREX files."""
+    return shared_dir / "toolqa" / "external_corpus"
+
+
+@pytest.fixture(scope="session")
+def official_questions(shared_dir: Path) -> Path:
+    return shared_dir / "toolqa" / "questions"
