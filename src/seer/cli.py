@@ -1,0 +1,90 @@
+"""`seer-mcp`: serve the tools and the experience pool over MCP; manage pools; run benchmarks."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from seer.config import cache_dir
+
+
+def _parse_host_port(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise click.BadParameter(f"expected HOST:PORT, got {value!r}", param_hint="--http")
+    return host or "127.0.0.1", int(port)
+
+
+def default_corpus(seed: int = 0) -> Path:
+    """A small synthetic corpus (all 8 domains) built once under the cache when no --corpus is given."""
+    from seer.eval.toolqa.synth import build_corpus
+
+    out = cache_dir() / "synthetic" / f"small-seed{seed}"
+    marker = out / ".complete"
+    if not marker.exists():
+        click.echo(f"No --corpus given: building a small synthetic ToolQA corpus in {out} ...", err=True)
+        build_corpus(out, seed=seed, scale="small")
+        marker.write_text("ok\n")
+    return out / "external_corpus"
+
+
+class _LazyGroup(click.Group):
+    """Subcommand groups live beside the code they drive; import them only when used."""
+
+    lazy = {
+        "pool": ("seer.cli_pool", "pool"),
+        "bench": ("seer.bench.cli", "bench"),
+        "toolqa": ("seer.eval.toolqa.cli", "toolqa"),
+        "run": ("seer.eval.cli", "run"),
+        "demo": ("seer.demo", "demo"),
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            module, attr = self.lazy[cmd_name]
+            command: click.Command = getattr(importlib.import_module(module), attr)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_LazyGroup, invoke_without_command=True)
+@click.option("--http", "http", metavar="HOST:PORT", help="Serve streamable HTTP at http://HOST:PORT/mcp "
+              "instead of stdio (one server, many agents, one shared pool).")
+@click.option("--corpus", type=click.Path(file_okay=False, path_type=Path),
+              help="ToolQA external_corpus folder (official layout). Default: a small synthetic corpus.")
+@click.option("--pool", "pool_name", default="default", show_default=True, help="Name of the experience pool.")
+@click.option("--embedder", default="default", show_default=True,
+              help="'default' (packaged all-MiniLM-L6-v2, offline), 'hash' (tests) or a sentence-transformers name.")
+@click.option("--log-level", default="WARNING", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]))
+@click.version_option(package_name="seer-mcp")
+@click.pass_context
+def main(ctx: click.Context, http: str | None, corpus: Path | None, pool_name: str, embedder: str,
+         log_level: str) -> None:
+    """Serve the ToolQA tools plus stepwise experience recall over MCP (stdio by default)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from seer.seer_mcp.server import ServerConfig, build_server
+
+    logging.basicConfig(level=log_level, stream=sys.stderr)
+    if corpus is not None and not corpus.is_dir():
+        raise click.BadParameter(f"{corpus} is not a folder", param_hint="--corpus")
+    config = ServerConfig(corpus=corpus or default_corpus(), pool=pool_name, embedder=embedder)
+    server = build_server(config)
+    if http:
+        host, port = _parse_host_port(http)
+        click.echo(f"seer MCP server on http://{host}:{port}/mcp (pool {pool_name!r})", err=True)
+        server.run("streamable-http", host=host, port=port)
+    else:
+        server.run("stdio")
+
+
+if __name__ == "__main__":
+    main()

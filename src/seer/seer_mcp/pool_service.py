@@ -1,0 +1,91 @@
+"""The server's view of one experience pool: opened lazily, intent inferred when the caller gives none."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from seer.pool import (
+    ExperiencePool,
+    IntentClassifier,
+    RecallRequest,
+    RecordRequest,
+    Step,
+    load_embedder,
+)
+
+
+class PoolService:
+    """Owns the pool and the embedder for one server process (the pool file's single writer).
+
+    The embedder (hundreds of MB) loads on first use, so a host's ``initialize`` returns at once.
+    """
+
+    def __init__(self, pool: str, embedder: str = "default"):
+        self.pool_name = pool
+        self.embedder_name = embedder
+        self._pool: ExperiencePool | None = None
+        self._intents: IntentClassifier | None = None
+        self._lock = threading.Lock()
+
+    def open(self) -> ExperiencePool:
+        """Open the pool (and its embedder) if not yet open; errors name the pool file."""
+        with self._lock:
+            if self._pool is None:
+                embedder = load_embedder(self.embedder_name)
+                self._pool = ExperiencePool.open(self.pool_name, embedder=embedder)
+                self._intents = IntentClassifier(embedder)
+            return self._pool
+
+    def infer_intent(self, task: str) -> tuple[str, str]:
+        """(intent, source) for a task: the caller's label or the embedding classifier's."""
+        self.open()
+        assert self._intents is not None
+        return self._intents.classify(task)[0], "inferred"
+
+    def recall(self, *, task: str, steps_so_far: list[dict[str, Any]], intent: str | None, k: int,
+               strategy: str, terms: list[str] | None, exclude_task_id: str | None,
+               max_per_template: int | None, token_budget: int | None, order: str) -> dict[str, Any]:
+        pool = self.open()
+        intent_source = "caller"
+        if not intent:
+            intent, intent_source = self.infer_intent(task)
+        use = set(terms) if terms is not None else {"s1", "s2", "s3"}
+        request = RecallRequest(
+            task=task, steps_so_far=[Step(**s) for s in steps_so_far], intent=intent, k=k, strategy=strategy,
+            use_s1="s1" in use, use_s2="s2" in use, use_s3="s3" in use, exclude_task_id=exclude_task_id,
+            max_per_template=max_per_template, token_budget=token_budget, order=order,
+        )
+        results = pool.recall(request)
+        return {
+            "intent": intent,
+            "intent_source": intent_source,
+            "pool_size": pool.count(),
+            "experiences": [r.model_dump() for r in results],
+        }
+
+    def record(self, *, task: str, steps: list[dict[str, Any]], final_answer: str, success: bool, judge: str,
+               intent: str | None, model: str | None, source_task_id: str | None,
+               recalled_ids: list[str]) -> dict[str, Any]:
+        pool = self.open()
+        intent_source = "caller"
+        if not intent:
+            intent, intent_source = self.infer_intent(task)
+        outcome = pool.record(RecordRequest(
+            task=task, steps=[Step(**s) for s in steps], final_answer=final_answer, success=success,
+            judge=judge, intent=intent, intent_source=intent_source, model=model,
+            source_task_id=source_task_id, recalled_ids=recalled_ids,
+        ))
+        return outcome.model_dump() | {"intent": intent, "pool_size": pool.count()}
+
+    def forget(self, experience_id: str) -> bool:
+        return self.open().forget(experience_id)
+
+    def stats(self) -> dict[str, Any]:
+        return self.open().stats()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.close()
+                self._pool = None

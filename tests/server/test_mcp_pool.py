@@ -1,0 +1,189 @@
+"""The experience pool through a real MCP client: recall/record/forget, sharing, crashes, bad input."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client
+
+from seer.config import pools_dir
+from tests.server.conftest import HttpServer, stdio_params
+from tests.server.test_mcp_tools import call_ok, text
+
+
+def coffee_steps(date: str, column: str = "Open") -> list[dict[str, Any]]:
+    return [
+        {"thought": "Load the coffee table.", "tool": "LoadDB", "arguments": {"target_db": "coffee"},
+         "observation": "We have successfully loaded the coffee database", "ok": True},
+        {"thought": "Keep the day.", "tool": "FilterDB", "arguments": {"condition": f"Date={date}"},
+         "observation": "We have successfully filtered the data (1 rows).", "ok": True},
+        {"thought": "Read the value.", "tool": "GetValue", "arguments": {"column": column},
+         "observation": "42.75", "ok": True},
+        {"thought": "Done.", "tool": "Finish", "arguments": {"answer": "42.75"}, "observation": "42.75", "ok": True},
+    ]
+
+
+def record_args(i: int, agent: int = 0) -> dict[str, Any]:
+    date = f"20{10 + agent:02d}-{1 + i % 12:02d}-{1 + i % 28:02d}"
+    return {"task": f"Agent {agent} task {i}: what was the opening price of coffee on {date}?",
+            "steps": coffee_steps(date), "final_answer": "42.75", "success": True, "judge": "exact_match",
+            "intent": "coffee", "source_task_id": f"a{agent}-t{i}"}
+
+
+async def structured(client: Client, name: str, args: dict[str, Any]) -> dict[str, Any]:
+    result = await client.call_tool(name, args)
+    assert not result.is_error, f"{name} failed: {text(result)}"
+    if result.structured_content is not None:
+        return dict(result.structured_content)
+    return dict(json.loads(text(result)))
+
+
+def test_record_recall_forget_over_stdio(real_corpus: Path) -> None:
+    async def main() -> None:
+        async with Client(stdio_params(real_corpus)) as client:
+            out = await structured(client, "record_trajectory", record_args(1))
+            assert out["stored"] and out["id"]
+            failed = await structured(client, "record_trajectory", record_args(2) | {"success": False})
+            assert not failed["stored"]
+            recalled = await structured(client, "recall_experiences", {
+                "task": "What was the opening price of coffee on 2011-02-03?", "intent": "coffee"})
+            ids = [e["id"] for e in recalled["experiences"]]
+            assert ids == [out["id"]]
+            top = recalled["experiences"][0]
+            assert {"s1", "s2", "s3", "score", "demo_text"} <= set(top)
+            assert top["s3"] == 1.0 and top["s2"] == 0.0  # no steps yet: no tool coverage
+            step2 = await structured(client, "recall_experiences", {
+                "task": "What was the opening price of coffee on 2011-02-03?", "intent": "coffee",
+                "steps_so_far": [{"tool": "LoadDB", "arguments": {"target_db": "coffee"}, "ok": True}]})
+            assert step2["experiences"][0]["s2"] == 1.0
+            inferred = await structured(client, "recall_experiences", {"task": "coffee price on 2011-02-03"})
+            assert inferred["intent_source"] == "inferred"
+            stats = json.loads((await client.read_resource("seer://pool/stats")).contents[0].text)
+            assert stats["count"] == 1
+            assert not (await client.call_tool("forget_experience", {"experience_id": out["id"]})).is_error
+            gone = await client.call_tool("forget_experience", {"experience_id": out["id"]})
+            assert gone.is_error and out["id"] in text(gone)
+            bad = await client.call_tool("recall_experiences", {"task": "x", "k": -1})
+            assert bad.is_error
+            bad = await client.call_tool("record_trajectory", {"task": "x", "steps": "nope"})
+            assert bad.is_error and "steps" in text(bad)
+            await call_ok(client, "LoadDB", {"target_db": "coffee"})  # still serving
+
+    anyio.run(main)
+
+
+def test_eight_concurrent_http_clients_share_one_pool(real_corpus: Path,
+                                                       http_server_factory: type[HttpServer]) -> None:
+    server = http_server_factory(real_corpus, pool="shared").start()
+    stored: dict[int, list[str]] = {}
+
+    async def agent(n: int) -> None:
+        async with Client(server.url) as client:
+            ids = []
+            for i in range(100):
+                out = await structured(client, "record_trajectory", record_args(i, agent=n))
+                if out["stored"]:
+                    ids.append(out["id"])
+                else:
+                    assert out.get("merged_into"), out  # only dedup may refuse a success
+            stored[n] = ids
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+            for n in range(8):
+                tg.start_soon(agent, n)
+        async with Client(server.url) as client:
+            stats = json.loads((await client.read_resource("seer://pool/stats")).contents[0].text)
+            all_ids = [i for ids in stored.values() for i in ids]
+            assert len(set(all_ids)) == len(all_ids)
+            assert stats["count"] == len(all_ids) > 0
+            query = {"task": "Agent 3 task 7: what was the opening price of coffee on 2013-08-08?",
+                     "intent": "coffee", "k": 4}
+            first = await structured(client, "recall_experiences", query)
+            again = await structured(client, "recall_experiences", query)
+            assert [e["id"] for e in first["experiences"]] == [e["id"] for e in again["experiences"]]
+            assert len(first["experiences"]) == 4
+
+    anyio.run(main)
+
+
+def test_sigkill_mid_recording_loses_no_acknowledged_experience(real_corpus: Path,
+                                                                http_server_factory: type[HttpServer]) -> None:
+    server = http_server_factory(real_corpus, pool="crash").start()
+    acknowledged: list[str] = []
+
+    async def writer(client: Client) -> None:
+        for i in range(10_000):
+            try:
+                out = await structured(client, "record_trajectory", record_args(i, agent=i % 50))
+            except Exception:
+                return  # the server died under us
+            if out["stored"]:
+                acknowledged.append(out["id"])
+
+    async def main() -> None:
+        async with Client(server.url) as client:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(writer, client)
+                while len(acknowledged) < 60:
+                    await anyio.sleep(0.05)
+                assert server.proc is not None
+                server.proc.send_signal(signal.SIGKILL)
+                server.proc.wait(10)
+                await anyio.sleep(0.5)
+                tg.cancel_scope.cancel()
+
+    try:
+        anyio.run(main)
+    except BaseException as exc:  # noqa: BLE001 - the client may surface the dead connection
+        if not acknowledged:
+            raise exc
+    assert len(acknowledged) >= 60
+    restarted = HttpServer(real_corpus, pool="crash").start()
+    try:
+        async def check() -> None:
+            async with Client(restarted.url) as client:
+                stats = json.loads((await client.read_resource("seer://pool/stats")).contents[0].text)
+                assert stats["count"] >= len(acknowledged)
+
+        anyio.run(check)
+    finally:
+        restarted.stop()
+    from seer.pool import ExperiencePool, load_embedder
+
+    pool = ExperiencePool.open("crash", embedder=load_embedder("hash"))
+    try:
+        missing = [i for i in acknowledged if pool.get(i) is None]
+        assert not missing, f"{len(missing)} acknowledged experiences lost"
+    finally:
+        pool.close()
+
+
+@pytest.mark.parametrize("content", [b"this is not a database" * 100, "foreign"])
+def test_corrupt_or_foreign_pool_file_is_refused_untouched(real_corpus: Path, content: bytes | str) -> None:
+    path = pools_dir() / "broken.duckdb"
+    if content == "foreign":
+        import duckdb
+
+        con = duckdb.connect(str(path))
+        con.execute("CREATE TABLE customers (id INTEGER, name VARCHAR); INSERT INTO customers VALUES (1, 'x')")
+        con.close()
+    else:
+        assert isinstance(content, bytes)
+        path.write_bytes(content)
+    before = path.read_bytes()
+
+    async def main() -> None:
+        async with Client(stdio_params(real_corpus, pool="broken")) as client:
+            result = await client.call_tool("recall_experiences", {"task": "anything", "intent": "coffee"})
+            assert result.is_error
+            assert "broken" in text(result)
+            await call_ok(client, "LoadDB", {"target_db": "coffee"})  # tools keep working
+
+    anyio.run(main)
+    assert path.read_bytes() == before
