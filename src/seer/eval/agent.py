@@ -1,0 +1,316 @@
+"""The SEER agent loop as an MCP client: recall → prompt → model → one tool call, yielding typed steps.
+
+The agent never touches the pool or the tools directly: it lists the server's tools, calls
+``recall_experiences`` at the top of every step (methods without recall skip that phase), and
+calls the chosen ToolQA tool over MCP with ``_meta["seer/session"]`` so each task has its own
+tool state. Model-caused problems (unparsable output, unknown tools, tool errors) are data on the
+step; the episode then halts (the paper's default) or feeds the error back (``on_error="feedback"``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Literal, Protocol
+
+import anyio
+
+from seer.eval import prompts
+from seer.eval.models.base import ContextOverflowError, Generation
+from seer.tools.errors import ToolError
+from seer.tools.protocol import format_text_call, parse_text_call
+
+POOL_TOOLS = frozenset({"recall_experiences", "record_trajectory", "forget_experience"})
+OBSERVATION_LIMIT = 2048
+Mode = Literal["json", "text", "native"]
+
+
+class ChatModel(Protocol):
+    """The model contract of ``seer.eval.models`` (``generate`` bounded by ``max_tokens``)."""
+
+    name: str
+
+    def generate(self, messages: list[dict[str, Any]], *, schema: dict[str, Any] | None = None,
+                 max_tokens: int = 512, stop: list[str] | None = None) -> Generation: ...
+
+
+class McpClient(Protocol):
+    """The part of ``mcp.Client`` the agent uses."""
+
+    async def list_tools(self) -> Any: ...
+    async def call_tool(self, name: str, arguments: dict[str, Any] | None = None, *,
+                        meta: Any = None) -> Any: ...
+
+
+@dataclass
+class RecallConfig:
+    """How to call ``recall_experiences`` (server strategy, score terms, k)."""
+
+    k: int = 4
+    strategy: str = "hybrid"
+    terms: list[str] | None = None
+    order: str = "ranked"
+    max_per_template: int | None = None
+    token_budget: int | None = None
+
+
+@dataclass
+class AgentConfig:
+    max_steps: int = 6
+    mode: Mode = "json"
+    on_error: Literal["halt", "feedback"] = "halt"
+    intent: Literal["llm", "server", "gold"] = "llm"
+    recall: RecallConfig | None = field(default_factory=RecallConfig)  # None: no recall (ReAct)
+    max_tokens: int = 256
+    observation_limit: int = OBSERVATION_LIMIT
+
+
+@dataclass
+class Recalled:
+    id: str
+    score: float
+    s1: float
+    s2: float
+    s3: float
+    demo_text: str = field(repr=False, default="")
+
+
+@dataclass
+class RecallPhase:
+    """What one recall returned before a step (demonstrations with their score terms)."""
+
+    steps_sent: int
+    intent: str | None
+    pool_size: int
+    demos: list[Recalled]
+    seconds: float
+
+
+@dataclass
+class IntentStep:
+    intent: str | None
+    source: str  # "llm" | "server" | "gold"
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+
+
+@dataclass
+class ActionStep:
+    """One step: the recall phase, the model's call, the tool's observation (or the error)."""
+
+    index: int
+    recall: RecallPhase | None
+    thought: str
+    tool: str | None  # None when the model output could not be parsed into a call
+    arguments: dict[str, Any]
+    call_text: str
+    ok: bool
+    observation: str
+    error: str | None = None  # "format" | "tool" | "context"
+    raw: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+    tool_s: float = 0.0
+
+    def as_pool_step(self) -> dict[str, Any]:
+        """The step as ``recall_experiences``/``record_trajectory`` take it."""
+        return {"tool": self.tool, "arguments": self.arguments, "ok": self.ok, "thought": self.thought,
+                "observation": self.observation}
+
+
+@dataclass
+class FinalStep:
+    answer: str | None
+    halted: str  # "finish" | "error" | "max_steps"
+    intent: str | None
+    steps: list[ActionStep]
+    recalled_ids: list[str]
+
+    def pool_steps(self) -> list[dict[str, Any]]:
+        return [s.as_pool_step() for s in self.steps if s.tool]
+
+
+AgentEvent = IntentStep | ActionStep | FinalStep
+
+
+def text_of(result: Any) -> str:
+    return "\n".join(b.text for b in result.content if getattr(b, "type", "") == "text")
+
+
+def structured_of(result: Any) -> dict[str, Any]:
+    """The JSON object a pool tool returned; raises RuntimeError when the server reported an error."""
+    if result.is_error:
+        raise RuntimeError(f"server error: {text_of(result)[:500]}")
+    if result.structured_content is not None:
+        return dict(result.structured_content)
+    return dict(json.loads(text_of(result)))
+
+
+class Agent:
+    """Drives one model through a server's tools; ``run`` yields IntentStep, ActionSteps, FinalStep."""
+
+    def __init__(self, client: McpClient, model: ChatModel, config: AgentConfig | None = None):
+        self.client, self.model, self.config = client, model, config or AgentConfig()
+        self.tools: list[dict[str, Any]] = []
+        self.system = ""
+
+    async def setup(self) -> Agent:
+        """List the server's tools and build the static system prefix (once per run)."""
+        listed = (await self.client.list_tools()).tools
+        self.tools = [{"name": t.name, "description": t.description or "", "schema": t.input_schema,
+                       "args": list((t.input_schema or {}).get("properties", {}))}
+                      for t in listed if t.name not in POOL_TOOLS]
+        self.system = prompts.system_prompt(self.tools, self.config.mode, self.config.max_steps)
+        return self
+
+    async def run(self, question: str, *, task_id: str, gold_intent: str | None = None,
+                  exclude_task_id: str | None = None) -> AsyncIterator[AgentEvent]:
+        """Solve one task: intent once, then up to ``max_steps`` of recall → model → tool."""
+        cfg, session = self.config, f"{task_id}-{uuid.uuid4().hex[:8]}"
+        intent_step = await self.classify(question, gold_intent)
+        yield intent_step
+        intent = intent_step.intent
+        steps: list[ActionStep] = []
+        recalled_ids: list[str] = []
+        for index in range(1, cfg.max_steps + 1):
+            recall = await self.recall(question, steps, intent, exclude_task_id)  # RECALL phase
+            if recall is not None:
+                intent = intent or recall.intent
+                recalled_ids += [d.id for d in recall.demos if d.id not in recalled_ids]
+            demos = [d.demo_text for d in recall.demos] if recall else []
+            step = await self.act(index, prompts.task_messages(self.system, question, demos, steps), session)
+            step.recall = recall
+            steps.append(step)
+            yield step
+            if step.ok and step.tool == "Finish":
+                yield FinalStep(str(step.arguments.get("answer", "")), "finish", intent, steps, recalled_ids)
+                return
+            if not step.ok and (cfg.on_error == "halt" or step.error == "context"):
+                break
+        halted = "error" if steps and not steps[-1].ok else "max_steps"
+        yield FinalStep(None, halted, intent, steps, recalled_ids)
+
+    async def classify(self, question: str, gold_intent: str | None) -> IntentStep:
+        """Intent once per task: the caller's LLM over the 8 labels, the gold domain, or the server."""
+        if self.config.intent == "gold":
+            return IntentStep(gold_intent, "gold")
+        if self.config.intent == "server":
+            return IntentStep(None, "server")
+        gen = await self._generate(prompts.intent_messages(self.system, question),
+                                   schema=prompts.intent_schema(), max_tokens=24)
+        try:
+            label = json.loads(gen.text)["intent"]
+            intent = label if label in prompts.INTENTS else None
+        except (ValueError, KeyError, TypeError):
+            intent = None  # malformed: let the server infer it
+        return IntentStep(intent, "llm" if intent else "server", gen.prompt_tokens, gen.completion_tokens,
+                          gen.latency_s)
+
+    async def recall(self, question: str, steps: Sequence[ActionStep], intent: str | None,
+                     exclude_task_id: str | None) -> RecallPhase | None:
+        rc = self.config.recall
+        if rc is None or rc.k == 0:
+            return None
+        start = time.perf_counter()
+        sent = [s.as_pool_step() for s in steps if s.tool]
+        args: dict[str, Any] = {"task": question, "steps_so_far": sent, "k": rc.k, "strategy": rc.strategy,
+                                "order": rc.order}
+        extra = {"intent": intent, "terms": rc.terms, "exclude_task_id": exclude_task_id,
+                 "max_per_template": rc.max_per_template, "token_budget": rc.token_budget}
+        args |= {key: value for key, value in extra.items() if value is not None}
+        out = structured_of(await self.client.call_tool("recall_experiences", args))
+        demos = [Recalled(e["id"], e["score"], e["s1"], e["s2"], e["s3"], e["demo_text"])
+                 for e in out.get("experiences", [])]
+        return RecallPhase(len(sent), out.get("intent"), int(out.get("pool_size", 0)), demos,
+                           time.perf_counter() - start)
+
+    async def act(self, index: int, messages: list[dict[str, Any]], session: str) -> ActionStep:
+        """Model → parsed call → tool over MCP; every model-caused failure becomes an error step."""
+        try:
+            gen = await self._generate(messages, **self._decoding())
+        except ContextOverflowError as exc:
+            return ActionStep(index, None, "", None, {}, "", False, f"Error: {exc}", "context")
+        step = self.parse(index, gen)
+        step.prompt_tokens, step.completion_tokens, step.latency_s = (
+            gen.prompt_tokens, gen.completion_tokens, gen.latency_s)
+        if step.tool is None:
+            return step
+        start = time.perf_counter()
+        result = await self.client.call_tool(step.tool, step.arguments, meta={"seer/session": session})
+        step.tool_s = time.perf_counter() - start
+        step.ok = not result.is_error
+        step.error = None if step.ok else "tool"
+        step.observation = text_of(result)[: self.config.observation_limit]
+        return step
+
+    def _decoding(self) -> dict[str, Any]:
+        mode, names = self.config.mode, [t["name"] for t in self.tools]
+        if mode == "json":
+            return {"schema": prompts.call_schema(names), "max_tokens": self.config.max_tokens}
+        if mode == "text":
+            return {"stop": [prompts.CALL_END], "max_tokens": self.config.max_tokens}
+        native = [{"type": "function", "function": {"name": t["name"], "description": t["description"],
+                                                    "parameters": t["schema"]}} for t in self.tools]
+        return {"tools": native, "max_tokens": self.config.max_tokens}
+
+    async def _generate(self, messages: list[dict[str, Any]], **kwargs: Any) -> Generation:
+        return await anyio.to_thread.run_sync(partial(self.model.generate, messages, **kwargs))
+
+    def parse(self, index: int, gen: Generation) -> ActionStep:
+        """The model's reply as a call, or an error step that says how to reply instead."""
+        raw = gen.text or ""
+        try:
+            thought, tool, arguments = parse_reply(raw, self.config.mode, gen.tool_calls,
+                                                   {t["name"] for t in self.tools})
+        except (ValueError, ToolError) as exc:
+            return ActionStep(index, None, "", None, {}, " ".join(raw.split())[:200], False,
+                              f"Error: {exc}"[: self.config.observation_limit], "format", raw)
+        return ActionStep(index, None, thought, tool, arguments, call_text(tool, arguments), True, "",
+                          None, raw)
+
+
+_CALL_RE = re.compile(re.escape(prompts.CALL_BEGIN) + r"\s*(?P<call>.*?)\s*(?:" + re.escape(prompts.CALL_END)
+                      + r"|$)", re.DOTALL)
+_STEP_PREFIX = re.compile(r"^\s*Step\s*\d+\s*:\s*")
+
+
+def parse_reply(raw: str, mode: Mode, tool_calls: list[dict[str, Any]] | None,
+                names: set[str]) -> tuple[str, str, dict[str, Any]]:
+    """(thought, tool, arguments) from a reply in ``mode``; raises ValueError/ToolError when malformed."""
+    if mode == "native":
+        if not tool_calls:
+            raise ValueError("no tool call in the reply: call exactly one tool")
+        fn = tool_calls[0].get("function", tool_calls[0])
+        arguments = fn.get("arguments") or {}
+        arguments = json.loads(arguments) if isinstance(arguments, str) else dict(arguments)
+        tool, thought = str(fn.get("name", "")), raw.strip()
+    elif mode == "json":
+        try:
+            reply = json.loads(raw)
+            thought, tool, args = str(reply.get("thought", "")), str(reply["tool"]), str(reply["args"])
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ValueError('reply with one JSON object {"thought": ..., "tool": ..., "args": ...}') from exc
+        tool, arguments = parse_text_call(f"{tool}[{args}]")
+    else:
+        match = _CALL_RE.search(raw)
+        body = match["call"] if match else raw.strip().splitlines()[-1] if raw.strip() else ""
+        thought = _STEP_PREFIX.sub("", raw[: match.start()] if match else "").strip()
+        tool, arguments = parse_text_call(body)
+    if tool not in names:
+        raise ValueError(f"unknown tool {tool!r}; valid tools: {', '.join(sorted(names))}")
+    return " ".join(thought.split())[: prompts.THOUGHT_MAX], tool, arguments
+
+
+def call_text(tool: str, arguments: dict[str, Any]) -> str:
+    """``Tool[args]`` for history and demonstrations."""
+    try:
+        return format_text_call(tool, arguments)
+    except ToolError:
+        return f"{tool}[{', '.join(str(v) for v in arguments.values())}]"

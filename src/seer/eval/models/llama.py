@@ -1,0 +1,261 @@
+"""The embedded local model: a GGUF run in process by llama-cpp-python.
+
+We format ChatML ourselves and call the raw completion API instead of
+``create_chat_completion``: the 1.5B GGUF's own chat template has a doubled-brace bug and the
+``chatml-function-calling`` handler drops ``tool`` messages and ignores ``max_tokens``. Our own
+formatting also keeps the static prefix (system text, tool list) byte-identical across calls, so
+llama.cpp reuses its KV cache for it and only processes the new suffix.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from seer.eval.models.assemble import ModelSpec, ensure_model
+from seer.eval.models.base import (
+    DEFAULT_MAX_STRING,
+    DEFAULT_MAX_TOKENS,
+    ContextOverflowError,
+    Generation,
+    ModelError,
+    ModelSetupError,
+    bound_string_lengths,
+)
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama, LlamaGrammar
+
+IM_START = "<|im_start|>"
+IM_END = "<|im_end|>"
+_ALWAYS_STOP = [IM_END, "<|endoftext|>"]
+
+
+def _content_text(content: Any) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # OpenAI content parts
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return str(content)
+
+
+def _tool_call_text(call: dict[str, Any]) -> str:
+    function = call.get("function", call)
+    arguments = function.get("arguments", {})
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments)
+        except ValueError:
+            pass
+    body = json.dumps({"name": function.get("name", ""), "arguments": arguments}, ensure_ascii=False)
+    return f"<tool_call>\n{body}\n</tool_call>"
+
+
+def format_chatml(messages: list[dict[str, Any]], *, add_generation_prompt: bool = True) -> str:
+    """Render chat messages as Qwen ChatML, ending with an open assistant turn.
+
+    ``tool`` messages become a user turn of ``<tool_response>`` blocks (consecutive ones share a
+    turn, as in Qwen's template); assistant ``tool_calls`` become ``<tool_call>`` blocks. The
+    rendering of a message depends only on that message, so a fixed leading system message
+    gives a byte-identical prefix.
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(messages):
+        message = messages[i]
+        role = message.get("role", "user")
+        if role == "tool":
+            blocks = []
+            while i < len(messages) and messages[i].get("role") == "tool":
+                blocks.append(f"<tool_response>\n{_content_text(messages[i].get('content'))}\n</tool_response>")
+                i += 1
+            out.append(f"{IM_START}user\n" + "\n".join(blocks) + f"{IM_END}\n")
+            continue
+        text = _content_text(message.get("content"))
+        calls = message.get("tool_calls") or []
+        if role == "assistant" and calls:
+            text = "\n".join([*([text] if text else []), *(_tool_call_text(c) for c in calls)])
+        out.append(f"{IM_START}{role}\n{text}{IM_END}\n")
+        i += 1
+    if add_generation_prompt:
+        out.append(f"{IM_START}assistant\n")
+    return "".join(out)
+
+
+def _import_llama() -> Any:
+    try:
+        import llama_cpp
+    except ImportError as exc:
+        raise ModelSetupError(
+            "the local model needs llama-cpp-python; install it with: pip install 'seer-mcp[llm]' "
+            f"(it builds from source, about 5 minutes) — {exc}"
+        ) from exc
+    return llama_cpp
+
+
+class LlamaCppModel:
+    """A GGUF model in this process. Thread-safe (calls are serialised); temperature 0 by default.
+
+    ``load_s`` is how long loading took and ``last_timings`` what llama.cpp measured for the last
+    call. :meth:`from_registry` assembles a registered model first.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        n_ctx: int = 4096,
+        n_threads: int = 2,
+        seed: int = 0,
+        temperature: float = 0.0,
+        n_batch: int = 512,
+        max_string_length: int = DEFAULT_MAX_STRING,
+        name: str | None = None,
+        verbose: bool = False,
+    ) -> None:
+        llama_cpp = _import_llama()
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ModelSetupError(f"model file not found: {self.path}")
+        self.name = name or f"llama.cpp:{self.path.stem}"
+        self.n_ctx = n_ctx
+        self.temperature = temperature
+        self.max_string_length = min(max_string_length, DEFAULT_MAX_STRING)  # llama.cpp segfaults above
+        self._lock = threading.Lock()
+        self._grammars: dict[str, LlamaGrammar] = {}
+        self._grammar_cls = llama_cpp.LlamaGrammar
+        self._llama_cpp = llama_cpp
+        self.last_timings: dict[str, float] = {}
+        """llama.cpp's own counters for the last call: prompt tokens evaluated (not cached) and
+        seconds, generated tokens and seconds."""
+        start = time.perf_counter()
+        try:
+            self._llm: Llama = llama_cpp.Llama(
+                model_path=str(self.path),
+                n_ctx=n_ctx,
+                n_threads=n_threads,
+                n_threads_batch=n_threads,
+                n_batch=n_batch,
+                seed=seed,
+                verbose=verbose,
+            )
+        except ValueError as exc:  # llama-cpp-python reports load failures as ValueError
+            raise ModelSetupError(f"llama.cpp could not load {self.path}: {exc}") from exc
+        self.load_s = time.perf_counter() - start
+
+    @classmethod
+    def from_registry(cls, model: str | ModelSpec = "default", **kwargs: Any) -> LlamaCppModel:
+        """Assemble (or reuse the cached) registered model and load it."""
+        path = ensure_model(model)
+        name = model if isinstance(model, str) else model.name
+        kwargs.setdefault("name", f"llama.cpp:{name}")
+        return cls(path, **kwargs)
+
+    def tokenize(self, text: str) -> list[int]:
+        """Tokens of ``text`` with special tokens (``<|im_start|>``) parsed, no BOS added."""
+        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def _grammar(self, schema: dict[str, Any]) -> LlamaGrammar:
+        key = json.dumps(schema, sort_keys=True)
+        grammar = self._grammars.get(key)
+        if grammar is None:
+            bounded = bound_string_lengths(schema, self.max_string_length)
+            grammar = self._grammar_cls.from_json_schema(json.dumps(bounded), verbose=False)
+            self._grammars[key] = grammar
+        return grammar
+
+    def generate(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        schema: dict[str, Any] | None = None,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
+        stop: list[str] | None = None,
+    ) -> Generation:
+        """Complete the ChatML rendering of ``messages``; see :class:`~seer.eval.models.base.ChatModel`."""
+        if max_tokens <= 0:
+            raise ValueError("max_tokens must be positive")
+        prompt = format_chatml(messages)
+        grammar = self._grammar(schema) if schema is not None else None
+        with self._lock:
+            tokens = self.tokenize(prompt)
+            if len(tokens) >= self.n_ctx:
+                raise ContextOverflowError(
+                    f"prompt of {len(tokens)} tokens does not fit the context window of {self.n_ctx}"
+                )
+            budget = min(max_tokens, self.n_ctx - len(tokens))
+            cached = self._reusable_prefix(tokens)
+            self._perf_reset()
+            start = time.perf_counter()
+            try:
+                result: Any = self._llm.create_completion(
+                    prompt=tokens,
+                    max_tokens=budget,
+                    temperature=self.temperature,
+                    top_p=1.0,
+                    repeat_penalty=1.0,
+                    stop=_ALWAYS_STOP + list(stop or []),
+                    grammar=grammar,
+                )
+            except ValueError as exc:
+                raise ModelError(f"llama.cpp failed to generate: {exc}") from exc
+            latency = time.perf_counter() - start
+            self.last_timings = self._perf_read()
+        choice = result["choices"][0]
+        usage = result.get("usage") or {}
+        return Generation(
+            text=choice["text"],
+            prompt_tokens=len(tokens),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+            latency_s=latency,
+            cached_prompt_tokens=cached,
+            finish_reason=choice.get("finish_reason"),
+        )
+
+    def reset_cache(self) -> None:
+        """Forget the KV cache, so the next call processes its whole prompt (for benchmarks)."""
+        with self._lock:
+            self._llm.reset()
+
+    def _perf_reset(self) -> None:
+        self._llama_cpp.llama_perf_context_reset(self._llm.ctx)
+
+    def _perf_read(self) -> dict[str, float]:
+        data = self._llama_cpp.llama_perf_context(self._llm.ctx)
+        return {
+            "prompt_eval_tokens": float(data.n_p_eval),
+            "prompt_eval_s": data.t_p_eval_ms / 1000.0,
+            "gen_tokens": float(data.n_eval),
+            "gen_s": data.t_eval_ms / 1000.0,
+        }
+
+    def _reusable_prefix(self, tokens: list[int]) -> int:
+        """How many prompt tokens llama.cpp will take from its KV cache (its own prefix rule)."""
+        llm = self._llm
+        if llm.n_tokens == 0:
+            return 0
+        common = 0
+        for a, b in zip(llm._input_ids[: llm.n_tokens], tokens, strict=False):
+            if a != b:
+                break
+            common += 1
+        if common == len(tokens):  # fully cached prompt: one token is replayed to refresh logits
+            return common if llm.n_tokens == len(tokens) else common - 1
+        return common
+
+    def close(self) -> None:
+        """Free the model's memory."""
+        close = getattr(self._llm, "close", None)
+        if close is not None:
+            close()
+
+    def __enter__(self) -> LlamaCppModel:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

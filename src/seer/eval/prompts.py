@@ -1,0 +1,107 @@
+"""Prompt assembly for the agent: templates are package data (``seer/eval/templates/*.md``).
+
+Layout, for llama.cpp's KV-cache reuse: a static system message (instructions, tool list, output
+format; byte-identical for every call of a run), then the recalled demonstrations, then the task
+and the steps taken so far. Steps and demonstrations share one text form,
+``Step N: thought <CALL_BEGIN>Tool[args]<CALL_END>`` followed by ``Result N: ...``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import cache
+from importlib import resources
+from string import Template
+from typing import Any, Protocol
+
+INTENTS = ("flight", "coffee", "yelp", "airbnb", "dblp", "agenda", "scirex", "gsm8k")
+"""The closed ToolQA intent label set (the SEER paper's classifier labels)."""
+
+CALL_BEGIN, CALL_END = "<CALL_BEGIN>", "<CALL_END>"
+THOUGHT_MAX = 300
+ARGS_MAX = 600
+
+
+@cache
+def template(name: str) -> Template:
+    """A template from ``seer/eval/templates/<name>.md`` (``$name`` placeholders)."""
+    text = resources.files("seer.eval").joinpath(f"templates/{name}.md").read_text(encoding="utf-8")
+    return Template(text)
+
+
+def render(name: str, **values: Any) -> str:
+    """Fill a template; every placeholder must be given."""
+    return template(name).substitute(**values)
+
+
+class StepView(Protocol):
+    """What a prompt needs from a step (``seer.eval.agent.ActionStep`` satisfies it)."""
+
+    index: int
+    thought: str
+    call_text: str
+    observation: str
+
+
+def tool_lines(tools: Sequence[Mapping[str, Any]]) -> str:
+    """``- Name[arg1, arg2]: description`` for each tool, in the server's order."""
+    lines = []
+    for tool in tools:
+        args = ", ".join(tool.get("args", ()))
+        lines.append(f"- {tool['name']}[{args}]: {' '.join(str(tool.get('description', '')).split())}")
+    return "\n".join(lines)
+
+
+def system_prompt(tools: Sequence[Mapping[str, Any]], mode: str, max_steps: int) -> str:
+    """The static prefix: identical for every call with the same tools, mode and step limit."""
+    return render("system", tools=tool_lines(tools), format=render(f"format_{mode}"), max_steps=max_steps)
+
+
+def history_text(steps: Sequence[StepView]) -> str:
+    """The steps so far in the demonstration format (empty before the first step)."""
+    lines: list[str] = []
+    for step in steps:
+        thought = f"{step.thought} " if step.thought else ""
+        lines.append(f"Step {step.index}: {thought}{CALL_BEGIN}{step.call_text}{CALL_END}")
+        lines.append(f"Result {step.index}: {step.observation}")
+    return "\n".join(lines)
+
+
+def task_messages(system: str, question: str, demos: Sequence[str],
+                  steps: Sequence[StepView]) -> list[dict[str, str]]:
+    """Chat messages for one step: static system prefix, then demonstrations, task and history."""
+    demo_block = render("demos", demos="\n\n".join(d.strip() for d in demos)) if demos else ""
+    user = render("task", demos=demo_block, question=question, history=history_text(steps),
+                  step=len(steps) + 1)
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def call_schema(tool_names: Sequence[str]) -> dict[str, Any]:
+    """JSON schema of one step for constrained decoding: a bounded thought, a tool enum, a flat args string.
+
+    The arguments are one string in the text-protocol syntax (``Date=2001-12-06``, ``PaperNet, A, B``)
+    rather than a ``oneOf`` of per-tool objects: the demonstrations show calls as ``Tool[args]``, so a
+    1.5B model copies the argument text it sees; the grammar stays small; and multi-argument tools are
+    split by ``seer.tools`` exactly as the paper's parser does.
+    """
+    return {
+        "type": "object",
+        "properties": {
+            "thought": {"type": "string", "maxLength": THOUGHT_MAX},
+            "tool": {"type": "string", "enum": list(tool_names)},
+            "args": {"type": "string", "maxLength": ARGS_MAX},
+        },
+        "required": ["thought", "tool", "args"],
+        "additionalProperties": False,
+    }
+
+
+def intent_messages(system: str, question: str) -> list[dict[str, str]]:
+    """The intent question after the same static system prefix (so llama.cpp keeps its KV cache)."""
+    return [{"role": "system", "content": system},
+            {"role": "user", "content": render("intent", question=question)}]
+
+
+def intent_schema() -> dict[str, Any]:
+    return {"type": "object", "properties": {"intent": {"type": "string", "enum": list(INTENTS)}},
+            "required": ["intent"], "additionalProperties": False}

@@ -1,0 +1,150 @@
+"""Reports from a run log: per domain × method accuracy table (markdown and rich), batch-wise learning
+curve (PNG) and pool growth, written as one markdown file beside the log."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from seer.eval.runlog import BatchLog, RunHeader, RunLog, TaskLog
+
+
+@dataclass(frozen=True)
+class Row:
+    domain: str
+    method: str
+    n: int
+    em: float
+    judged: float
+    steps: float
+    seconds: float
+    tokens: float
+
+
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def evaluated(tasks: Sequence[TaskLog]) -> list[TaskLog]:
+    """The tasks that count for accuracy: the online stream, or the test split of a held-out run."""
+    test = [t for t in tasks if t.phase == "test"]
+    return test or [t for t in tasks if t.phase == "online"]
+
+
+def summary(tasks: Sequence[TaskLog]) -> list[Row]:
+    """One row per (domain, method) plus an "all" row per method; accuracy as a percentage."""
+    groups: dict[tuple[str, str], list[TaskLog]] = defaultdict(list)
+    for t in evaluated(tasks):
+        groups[(t.domain, t.method)].append(t)
+        groups[("all", t.method)].append(t)
+    rows = []
+    for (domain, method), group in groups.items():
+        rows.append(Row(domain, method, len(group), 100 * _mean([t.em for t in group]),
+                        100 * _mean([t.verdict.success for t in group]), _mean([len(t.steps) for t in group]),
+                        _mean([t.seconds for t in group]),
+                        _mean([t.prompt_tokens + t.completion_tokens for t in group])))
+    methods = list(dict.fromkeys(t.method for t in tasks))
+    return sorted(rows, key=lambda r: (r.domain == "all", r.domain, methods.index(r.method)))
+
+
+def markdown_table(rows: Sequence[Row]) -> str:
+    """Accuracy table: EM (primary), judge verdict, mean steps, seconds and tokens per task."""
+    lines = ["| domain | method | n | EM % | judged % | steps | s/task | tokens/task |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r.domain} | {r.method} | {r.n} | {r.em:.1f} | {r.judged:.1f} | {r.steps:.1f} | "
+                     f"{r.seconds:.1f} | {r.tokens:.0f} |")
+    return "\n".join(lines)
+
+
+def rich_table(rows: Sequence[Row], title: str = "ToolQA accuracy") -> object:
+    """The same table for the terminal."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for name in ("domain", "method", "n", "EM %", "judged %", "steps", "s/task", "tokens/task"):
+        table.add_column(name, justify="left" if name in ("domain", "method") else "right")
+    for r in rows:
+        table.add_row(r.domain, r.method, str(r.n), f"{r.em:.1f}", f"{r.judged:.1f}", f"{r.steps:.1f}",
+                      f"{r.seconds:.1f}", f"{r.tokens:.0f}")
+    return table
+
+
+def learning_curve(tasks: Sequence[TaskLog]) -> dict[str, list[tuple[int, float, int]]]:
+    """Per method: (batch, EM %, n) over the learning stream (online, or the train split)."""
+    curve: dict[str, dict[int, list[bool]]] = defaultdict(lambda: defaultdict(list))
+    for t in tasks:
+        if t.phase in ("online", "train"):
+            curve[t.method][t.batch].append(t.em)
+    return {m: [(b, 100 * _mean(v), len(v)) for b, v in sorted(batches.items())]
+            for m, batches in curve.items()}
+
+
+def pool_growth(batches: Sequence[BatchLog]) -> dict[str, list[tuple[int, int]]]:
+    """Per method: (batch, pool size after the batch's flush)."""
+    out: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for b in batches:
+        out[b.method].append((b.batch, b.pool_size))
+    return dict(out)
+
+
+def plot_curve(curve: dict[str, list[tuple[int, float, int]]], path: Path) -> Path:
+    """Batch-wise EM accuracy per method as a PNG (matplotlib, Agg backend)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for method, points in curve.items():
+        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=method)
+    ax.set_xlabel("batch")
+    ax.set_ylabel("exact match (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title("Batch-wise accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def write_report(log: RunLog, out_dir: Path | None = None) -> Path:
+    """``report.md`` (+ ``learning_curve.png``) beside the log; returns the markdown path."""
+    lines = log.read()
+    out_dir = out_dir or log.path.parent
+    tasks = [x for x in lines if isinstance(x, TaskLog)]
+    header = next((x for x in lines if isinstance(x, RunHeader)), None)
+    curve = learning_curve(tasks)
+    growth = pool_growth([x for x in lines if isinstance(x, BatchLog)])
+    parts = [f"# ToolQA run {header.run if header else log.path.parent.name}", ""]
+    if header:
+        cfg = header.config
+        keys = ("protocol", "methods", "domains", "level", "limit", "batches", "k", "model", "judge",
+                "call_mode")
+        parts += ["Settings: " + ", ".join(f"{k}={cfg[k]}" for k in keys if k in cfg), ""]
+    split = "held-out test split" if any(t.phase == "test" for t in tasks) else "online stream"
+    parts += [f"## Accuracy ({split}; EM is ToolQA's exact match, the primary metric)", "",
+              markdown_table(summary(tasks)), ""]
+    if curve and any(len(points) > 1 for points in curve.values()):
+        plot_curve(curve, out_dir / "learning_curve.png")
+        parts += ["## Learning curve", "", "![learning curve](learning_curve.png)", ""]
+    if curve:
+        parts += ["| method | " + " | ".join(f"batch {b}" for b, _, _ in next(iter(curve.values()))) + " |"]
+        width = max(len(p) for p in curve.values())
+        parts += ["|---|" + "---:|" * width]
+        for method, points in curve.items():
+            parts += [f"| {method} | " + " | ".join(f"{acc:.0f}% (n={n})" for _, acc, n in points) + " |"]
+        parts += [""]
+    if growth:
+        parts += ["## Pool growth (experiences after each batch)", ""]
+        parts += [f"- {m}: " + ", ".join(f"batch {b}: {size}" for b, size in points)
+                  for m, points in growth.items()]
+        parts += [""]
+    path = out_dir / "report.md"
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path

@@ -1,0 +1,253 @@
+"""Methods, protocols and the resumable runner: question stream → agent → judge → pool → run log.
+
+A *method* is a recall configuration (server strategy, score terms, k) plus whether judged
+successes are recorded. A *protocol* says where learning happens: ``online`` learns on the
+evaluation stream itself (as the SEER paper did); ``heldout`` learns on a train split, freezes
+the pool and evaluates a disjoint test split. Successes are recorded immediately or at the end
+of each batch (the pool is frozen inside a batch: records are buffered, flushed at the end).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import anyio
+
+from seer.eval.agent import Agent, AgentConfig, ChatModel, FinalStep, IntentStep, McpClient, RecallConfig
+from seer.eval.agent import structured_of as _structured
+from seer.eval.judges import Judge
+from seer.eval.runlog import BatchLog, RecalledRef, RecordLog, RunLog, StepLog, TaskLog, VerdictLog
+from seer.eval.toolqa.questions import Question
+from seer.eval.toolqa.scoring import exact_match
+
+Phase = Literal["online", "train", "test"]
+
+
+@dataclass(frozen=True)
+class Method:
+    """A comparison arm: how to recall (None: no recall) and whether to learn from successes."""
+
+    name: str
+    recall: RecallConfig | None
+    learn: bool = True
+
+
+def _m(name: str, strategy: str | None, terms: list[str] | None = None, learn: bool = True) -> Method:
+    return Method(name, None if strategy is None else RecallConfig(strategy=strategy, terms=terms), learn)
+
+
+METHODS: dict[str, Method] = {m.name: m for m in (
+    _m("react", None, learn=False),           # no demonstrations
+    _m("static", "static"),                   # fixed demonstrations: the pool's seeds, else its first k
+    _m("random", "random"),
+    _m("query", "goal", ["s1"]),              # query similarity only
+    _m("seer", "hybrid"),                     # goal at step 1, process afterwards, s1+s2+s3
+    _m("seer-goal", "goal"),
+    _m("seer-process", "process"),
+    _m("seer-no-s1", "hybrid", ["s2", "s3"]),
+    _m("seer-no-s2", "hybrid", ["s1", "s3"]),
+    _m("seer-no-s3", "hybrid", ["s1", "s2"]),
+)}
+
+
+def get_method(spec: str, k: int = 4) -> Method:
+    """A method by name; ``name@K`` overrides k (a k sweep: ``seer@2,seer@8``)."""
+    name, _, k_text = spec.partition("@")
+    if name not in METHODS:
+        raise ValueError(f"unknown method {name!r}; expected one of {', '.join(METHODS)}")
+    base = METHODS[name]
+    k = int(k_text) if k_text else k
+    recall = replace(base.recall, k=k) if base.recall is not None else None
+    return Method(spec, recall, base.learn)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One task of the stream: the question, its phase and its batch number (1-based)."""
+
+    question: Question
+    phase: Phase
+    batch: int
+
+
+def make_stream(questions: Sequence[Question], *, protocol: str, batches: int, seed: int,
+                train_frac: float = 0.5) -> list[Slot]:
+    """Shuffle (seeded) and cut into batches; ``heldout`` splits each domain into train and test first."""
+    rng = random.Random(seed)
+    learn: list[Question]
+    test: list[Question]
+    if protocol == "online":
+        learn, test = list(questions), []
+    elif protocol == "heldout":
+        learn, test = [], []
+        for domain in dict.fromkeys(q.domain for q in questions):
+            group = [q for q in questions if q.domain == domain]
+            rng.shuffle(group)
+            cut = max(1, round(len(group) * train_frac)) if len(group) > 1 else 0
+            learn += group[:cut]
+            test += group[cut:]
+    else:
+        raise ValueError(f"unknown protocol {protocol!r}; expected online or heldout")
+    rng.shuffle(learn)
+    n = max(1, min(batches, len(learn))) if learn else 1
+    phase: Phase = "online" if protocol == "online" else "train"
+    stream = [Slot(q, phase, 1 + i * n // len(learn)) for i, q in enumerate(learn)]
+    return stream + [Slot(q, "test", 0) for q in test]
+
+
+@dataclass
+class RunSettings:
+    immediate: bool = False  # record each success at once instead of at the batch end
+    agent: AgentConfig = field(default_factory=AgentConfig)
+    source: str = ""  # model name recorded with each experience
+
+
+ClientFactory = Callable[[Method], AbstractAsyncContextManager[McpClient]]
+
+
+def trajectory_text(final: FinalStep) -> str:
+    lines = []
+    for s in final.steps:
+        lines.append(f"Step {s.index}: {s.thought} {s.call_text}")
+        lines.append(f"Result {s.index}: {s.observation[:500]}")
+    return "\n".join(lines)
+
+
+def _step_log(step: Any) -> StepLog:
+    recalled = None if step.recall is None else [
+        RecalledRef(id=d.id, score=d.score, s1=d.s1, s2=d.s2, s3=d.s3) for d in step.recall.demos]
+    return StepLog(index=step.index, recalled=recalled,
+                   recall_steps_sent=step.recall.steps_sent if step.recall else 0,
+                   recall_s=step.recall.seconds if step.recall else 0.0, thought=step.thought, tool=step.tool,
+                   arguments=step.arguments, ok=step.ok, error=step.error, observation=step.observation,
+                   raw=step.raw[:2048], prompt_tokens=step.prompt_tokens,
+                   completion_tokens=step.completion_tokens, latency_s=step.latency_s, tool_s=step.tool_s)
+
+
+def record_payload(task: TaskLog, source: str) -> dict[str, Any]:
+    """The ``record_trajectory`` arguments for a logged task (also used to rebuild buffers on resume)."""
+    steps = [{"tool": s.tool, "arguments": s.arguments, "ok": s.ok, "thought": s.thought,
+              "observation": s.observation} for s in task.steps if s.tool]
+    payload: dict[str, Any] = {"task": task.question, "steps": steps, "final_answer": task.answer or "",
+                               "success": task.verdict.success, "judge": task.verdict.kind,
+                               "source_task_id": task.qid, "recalled_ids": task.recalled_ids}
+    if task.intent:
+        payload["intent"] = task.intent
+    if source:
+        payload["source"] = source
+    return payload
+
+
+class Runner:
+    """Runs methods over a stream, judging, recording and logging every task; resumable from its log."""
+
+    def __init__(self, model: ChatModel, judge: Judge, log: RunLog, settings: RunSettings | None = None,
+                 on_task: Callable[[TaskLog], None] | None = None):
+        self.model, self.judge, self.log = model, judge, log
+        self.settings = settings or RunSettings()
+        self.on_task = on_task
+
+    def agent_config(self, method: Method) -> AgentConfig:
+        cfg = replace(self.settings.agent, recall=method.recall)
+        if method.recall is None and not method.learn:
+            cfg = replace(cfg, intent="server")  # the intent is never used: skip the LLM call
+        return cfg
+
+    async def run_method(self, method: Method, client: McpClient, stream: Sequence[Slot]) -> list[TaskLog]:
+        """Run one method over the stream, skipping tasks the log already holds."""
+        agent = await Agent(client, self.model, self.agent_config(method)).setup()
+        lines = self.log.read()
+        done = {t.qid: t for t in lines if isinstance(t, TaskLog) and t.method == method.name}
+        flushed = {(b.phase, b.batch) for b in lines if isinstance(b, BatchLog) and b.method == method.name}
+        results: list[TaskLog] = []
+        buffer: list[TaskLog] = []
+        for i, slot in enumerate(stream):
+            task = done.get(slot.question.qid)
+            if task is None:
+                task = await self.solve(agent, client, method, slot)
+                self.log.append(task)
+                if self.on_task:
+                    self.on_task(task)
+            results.append(task)
+            if task.record.status == "buffered" and (slot.phase, slot.batch) not in flushed:
+                buffer.append(task)
+            last_of_batch = i + 1 == len(stream) or (stream[i + 1].phase, stream[i + 1].batch) != (
+                slot.phase, slot.batch)
+            if last_of_batch and slot.phase != "test" and (slot.phase, slot.batch) not in flushed:
+                await self.flush(client, method, slot, buffer, task.pool_size)
+                buffer = []
+        return results
+
+    async def solve(self, agent: Agent, client: McpClient, method: Method, slot: Slot) -> TaskLog:
+        q, start = slot.question, time.perf_counter()
+        events = [e async for e in agent.run(q.question, task_id=q.qid, gold_intent=q.domain,
+                                             exclude_task_id=q.qid)]
+        intent_step = next(e for e in events if isinstance(e, IntentStep))
+        final = events[-1]
+        assert isinstance(final, FinalStep)
+        gold = q.answer_text
+        verdict = await anyio.to_thread.run_sync(
+            lambda: self.judge(q.question, final.answer, gold, trajectory_text(final)))
+        pool_sizes = [s.recall.pool_size for s in final.steps if s.recall is not None]
+        task = TaskLog(
+            method=method.name, phase=slot.phase, batch=slot.batch, qid=q.qid, domain=q.domain, level=q.level,
+            question=q.question, intent=final.intent, intent_source=intent_step.source, answer=final.answer,
+            gold=gold, halted=final.halted, em=exact_match(final.answer, gold),
+            verdict=VerdictLog(success=verdict.success, kind=verdict.kind, detail=verdict.detail),
+            steps=[_step_log(s) for s in final.steps], recalled_ids=final.recalled_ids,
+            record=RecordLog(status="skipped", reason="not learning"),
+            pool_size=pool_sizes[-1] if pool_sizes else 0,
+            prompt_tokens=intent_step.prompt_tokens + sum(s.prompt_tokens for s in final.steps),
+            completion_tokens=intent_step.completion_tokens + sum(s.completion_tokens for s in final.steps),
+        )
+        if not method.learn or slot.phase == "test":
+            pass
+        elif not verdict.success:
+            task.record = RecordLog(status="skipped", reason=f"judged unsuccessful ({verdict.kind})")
+        elif self.settings.immediate:
+            out = await self.record(client, task)
+            task.record = RecordLog(status="stored" if out.get("stored") else "rejected", id=out.get("id"),
+                                    reason=str(out.get("reason", "")))
+            task.pool_size = int(out.get("pool_size", task.pool_size))
+        else:
+            task.record = RecordLog(status="buffered", reason="recorded at the batch end")
+        task.seconds = time.perf_counter() - start
+        return task
+
+    async def flush(self, client: McpClient, method: Method, slot: Slot, buffer: Sequence[TaskLog],
+                    pool_size: int = 0) -> None:
+        """Record the batch's buffered successes, then log the batch (so a resume never flushes twice)."""
+        stored: list[str] = []
+        for task in buffer:
+            out = await self.record(client, task)
+            pool_size = int(out.get("pool_size", pool_size))
+            if out.get("stored") and out.get("id"):
+                stored.append(str(out["id"]))
+        if method.learn:
+            self.log.append(BatchLog(method=method.name, phase=slot.phase, batch=slot.batch,
+                                     flushed=len(buffer), stored_ids=stored, pool_size=pool_size))
+
+    async def record(self, client: McpClient, task: TaskLog) -> dict[str, Any]:
+        payload = record_payload(task, self.settings.source)
+        return _structured(await client.call_tool("record_trajectory", payload))
+
+
+async def run_methods(runner: Runner, methods: Sequence[Method], stream: Sequence[Slot],
+                      connect: ClientFactory) -> dict[str, list[TaskLog]]:
+    """Each method on its own server connection (its own pool), one after the other."""
+    out: dict[str, list[TaskLog]] = {}
+    for method in methods:
+        async with connect(method) as client:
+            out[method.name] = await runner.run_method(method, client, stream)
+    return out
+
+
+def pool_file(out: Path, method: str) -> Path:
+    """Each method's own pool inside the run folder, so methods never contaminate each other."""
+    return (out / "pools" / f"{method.replace('@', '-k')}.duckdb").resolve()

@@ -1,0 +1,80 @@
+"""ScriptedModel (the one fake chat model for tests) and the ChatML formatting of the local backend."""
+
+from __future__ import annotations
+
+import pytest
+
+from seer.eval.models import ChatModel, Generation, ModelTransportError
+from seer.eval.models.llama import format_chatml
+from seer.testing import ScriptedModel, ScriptExhaustedError
+
+
+def test_plays_back_in_order_and_records_prompts() -> None:
+    model = ScriptedModel(["first reply", "second"])
+    messages = [{"role": "user", "content": "hi there"}]
+    first = model.generate(messages, max_tokens=10)
+    messages.append({"role": "assistant", "content": first.text})  # later mutation is not recorded
+    second = model.generate(messages, schema={"type": "object"}, max_tokens=5, stop=["X"])
+    assert (first.text, second.text) == ("first reply", "second")
+    assert isinstance(first, Generation) and first.completion_tokens == 2 and first.prompt_tokens == 2
+    assert model.prompts[0] == [{"role": "user", "content": "hi there"}]
+    assert len(model.prompts[1]) == 2
+    assert model.calls[1].schema == {"type": "object"} and model.calls[1].max_tokens == 5
+    assert model.calls[1].stop == ["X"]
+    assert model.remaining == 0
+    with pytest.raises(ScriptExhaustedError, match="ran out of replies at call 3"):
+        model.generate(messages)
+
+
+def test_callable_script_sees_the_messages() -> None:
+    model = ScriptedModel(lambda messages: f"echo {messages[-1]['content']}")
+    assert model.generate([{"role": "user", "content": "ping"}]).text == "echo ping"
+    assert model.generate([{"role": "user", "content": "pong"}]).text == "echo pong"
+    assert len(model.calls) == 2
+
+
+def test_scripted_exceptions_stop_markers_and_token_bound() -> None:
+    model = ScriptedModel([ModelTransportError("down"), "Action: X<CALL_END> trailing", "a b c d e"])
+    with pytest.raises(ModelTransportError):
+        model.generate([])
+    assert model.generate([], stop=["<CALL_END>"]).text == "Action: X"
+    cut = model.generate([], max_tokens=3)
+    assert (cut.text, cut.completion_tokens, cut.finish_reason) == ("a b c", 3, "length")
+
+
+def test_is_a_chat_model() -> None:
+    assert isinstance(ScriptedModel([]), ChatModel)
+
+
+def test_hash_embedder_is_reexported() -> None:
+    pytest.importorskip("seer.testing_embedder")
+    from seer.testing import HashEmbedder
+
+    vectors = HashEmbedder(dim=16).embed(["a b", "a b"])
+    assert vectors.shape == (2, 16)
+
+
+def test_chatml_prefix_is_stable_and_tool_messages_are_kept() -> None:
+    system = {"role": "system", "content": "You solve tasks with tools: LoadDB, Finish."}
+    one = format_chatml([system, {"role": "user", "content": "Q1"}])
+    two = format_chatml(
+        [
+            system,
+            {"role": "user", "content": "Q2"},
+            {
+                "role": "assistant",
+                "content": "",
+                "tool_calls": [{"function": {"name": "LoadDB", "arguments": '{"target_db": "flights"}'}}],
+            },
+            {"role": "tool", "content": "loaded"},
+            {"role": "tool", "content": "second result"},
+        ]
+    )
+    prefix = "<|im_start|>system\nYou solve tasks with tools: LoadDB, Finish.<|im_end|>\n"
+    assert one.startswith(prefix) and two.startswith(prefix)
+    assert one.endswith("<|im_start|>user\nQ1<|im_end|>\n<|im_start|>assistant\n")
+    assert '<tool_call>\n{"name": "LoadDB", "arguments": {"target_db": "flights"}}\n</tool_call>' in two
+    assert (
+        "<|im_start|>user\n<tool_response>\nloaded\n</tool_response>\n"
+        "<tool_response>\nsecond result\n</tool_response><|im_end|>\n"
+    ) in two

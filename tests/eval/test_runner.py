@@ -1,0 +1,225 @@
+"""The runner against the real server: batches freeze the pool, only judged successes are recorded,
+resume skips finished tasks, methods and protocols."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from seer.eval.agent import AgentConfig
+from seer.eval.judges import exact_match
+from seer.eval.run_toolqa import stdio_connector
+from seer.eval.runlog import BatchLog, RunLog, TaskLog
+from seer.eval.runner import METHODS, Runner, RunSettings, get_method, make_stream, run_methods
+from seer.eval.toolqa.questions import Question, load_questions
+from seer.testing import ScriptedModel
+from tests.eval.test_agent import solver
+
+
+@pytest.fixture
+def coffee_questions(official_questions: Path) -> list[Question]:
+    qs = [q for q in load_questions(official_questions, "coffee", "easy") if "opening price" in q.question]
+    assert len(qs) >= 6
+    return qs[:6]
+
+
+def run(
+    corpus: Path,
+    out: Path,
+    questions: list[Question],
+    model: Any,
+    *,
+    methods: tuple[str, ...] = ("seer",),
+    batches: int = 2,
+    immediate: bool = False,
+    protocol: str = "online",
+) -> RunLog:
+    log = RunLog(out / "runlog.jsonl")
+    settings = RunSettings(immediate=immediate, agent=AgentConfig(intent="gold"), source="scripted")
+    stream = make_stream(questions, protocol=protocol, batches=batches, seed=0)
+    runner = Runner(model, exact_match(), log, settings)
+    anyio.run(
+        lambda: run_methods(
+            runner, [get_method(m) for m in methods], stream, stdio_connector(corpus, out, "hash")
+        )
+    )
+    return log
+
+
+def test_batched_pool_never_changes_mid_batch(
+    real_corpus: Path, tmp_path: Path, coffee_questions: list[Question]
+) -> None:
+    log = run(real_corpus, tmp_path, coffee_questions, ScriptedModel(solver()), batches=2)
+    tasks, batches = log.tasks(), [x for x in log.read() if isinstance(x, BatchLog)]
+    assert [t.batch for t in tasks] == [1, 1, 1, 2, 2, 2]
+    assert all(t.em and t.verdict.kind == "exact_match" for t in tasks)
+    first, second = tasks[:3], tasks[3:]
+    # inside a batch, every recall saw the same frozen pool: empty in batch 1, batch 1's successes in batch 2
+    for group, size in ((first, 0), (second, 3)):
+        assert {t.pool_size for t in group} == {size}
+        assert {len(s.recalled or []) for t in group for s in t.steps} == {size}
+    assert all(t.record.status == "buffered" for t in tasks)
+    assert [(b.batch, b.flushed, len(b.stored_ids), b.pool_size) for b in batches] == [
+        (1, 3, 3, 3),
+        (2, 3, 3, 6),
+    ]
+    recalled = {r.id for t in second for s in t.steps for r in s.recalled or []}
+    assert recalled == set(batches[0].stored_ids)  # only what batch 1 flushed
+
+
+def test_only_judged_successes_are_recorded(
+    real_corpus: Path, tmp_path: Path, coffee_questions: list[Question]
+) -> None:
+    wrong = {q.question for q in coffee_questions[::2]}
+    log = run(
+        real_corpus,
+        tmp_path,
+        coffee_questions,
+        ScriptedModel(solver(wrong=lambda q: q in wrong)),
+        immediate=True,
+    )
+    tasks = log.tasks()
+    for t in tasks:
+        assert t.em == (t.question not in wrong) == t.verdict.success
+        assert t.record.status == ("stored" if t.verdict.success else "skipped")
+    stored = [t for t in tasks if t.record.status == "stored"]
+    assert len(stored) == 3 and len({t.record.id for t in stored}) == 3
+    # immediate: the pool grows after each success
+    assert [t.pool_size for t in stored] == [1, 2, 3]
+
+
+def test_react_records_nothing_and_methods_have_own_pools(
+    real_corpus: Path, tmp_path: Path, coffee_questions: list[Question]
+) -> None:
+    log = run(
+        real_corpus,
+        tmp_path,
+        coffee_questions[:2],
+        ScriptedModel(solver()),
+        methods=("react", "seer"),
+        batches=1,
+        immediate=True,
+    )
+    tasks = log.tasks()
+    react = [t for t in tasks if t.method == "react"]
+    assert all(t.record.status == "skipped" and all(s.recalled is None for s in t.steps) for t in react)
+    names = {p.name for p in (tmp_path / "pools").iterdir() if p.suffix == ".duckdb"}
+    assert "seer.duckdb" in names and names <= {"react.duckdb", "seer.duckdb"}  # react never opens its pool
+    assert [t.record.status for t in tasks if t.method == "seer"] == ["stored", "stored"]
+
+
+def test_resume_skips_finished_tasks_and_flushes_the_open_batch(
+    real_corpus: Path, tmp_path: Path, coffee_questions: list[Question]
+) -> None:
+    brain = solver()
+    seen: list[str] = []
+
+    def crashing(messages: list[dict[str, Any]]) -> str:
+        reply = brain(messages)
+        if json.loads(reply)["tool"] == "LoadDB":
+            seen.append(messages[-1]["content"])
+            if len(seen) == 3:  # crash in task 3, the last of batch 1: its two successes are not flushed
+                raise RuntimeError("simulated crash")
+        return reply
+
+    with pytest.raises(BaseException) as info:  # noqa: B017 - may arrive wrapped in an ExceptionGroup
+        run(real_corpus, tmp_path, coffee_questions, ScriptedModel(crashing), batches=2)
+    assert "simulated crash" in _flatten(info.value)
+    log = RunLog(tmp_path / "runlog.jsonl")
+    assert len(log.tasks()) == 2
+    with log.path.open("a") as fh:
+        fh.write('{"kind": "task", "schema_version": 1, "qid": "torn')  # a torn last line
+    model = ScriptedModel(solver())
+    run(real_corpus, tmp_path, coffee_questions, model, batches=2)
+    tasks = log.tasks()
+    assert [t.qid for t in tasks] == list(dict.fromkeys(t.qid for t in tasks))  # no task twice
+    assert len(tasks) == 6
+    asked = [p for p in model.prompts if "Give step 1" in p[-1]["content"]]
+    assert len(asked) == 4  # only the unfinished tasks ran again
+    batches = [x for x in log.read() if isinstance(x, BatchLog)]
+    assert [(b.batch, b.flushed) for b in batches] == [(1, 3), (2, 3)]  # batch 1's two earlier successes kept
+    assert batches[-1].pool_size == 6
+
+
+def _flatten(exc: BaseException) -> str:
+    parts = [repr(exc)]
+    for sub in getattr(exc, "exceptions", ()):
+        parts.append(_flatten(sub))
+    return " ".join(parts)
+
+
+def test_streams_and_methods() -> None:
+    qs = [Question(f"{d}-{i}", f"q {d} {i}", "a", d, "easy") for d in ("coffee", "flight") for i in range(10)]
+    online = make_stream(qs, protocol="online", batches=4, seed=1)
+    assert (
+        len(online) == 20
+        and {s.batch for s in online} == {1, 2, 3, 4}
+        and {s.phase for s in online} == {"online"}
+    )
+    assert [s.batch for s in online] == sorted(s.batch for s in online)
+    held = make_stream(qs, protocol="heldout", batches=2, seed=1)
+    train = {s.question.qid for s in held if s.phase == "train"}
+    test = {s.question.qid for s in held if s.phase == "test"}
+    assert len(train) == len(test) == 10 and not train & test
+    assert held[-1].phase == "test"
+    assert get_method("seer@2").recall.k == 2  # type: ignore[union-attr]
+    assert get_method("query").recall.terms == ["s1"]  # type: ignore[union-attr]
+    assert get_method("react").recall is None and not get_method("react").learn
+    assert {"seer-no-s1", "seer-no-s2", "seer-no-s3", "seer-goal", "seer-process", "static", "random"} <= set(
+        METHODS
+    )
+    with pytest.raises(ValueError):
+        get_method("nope")
+
+
+def test_heldout_test_split_is_frozen(
+    real_corpus: Path, tmp_path: Path, coffee_questions: list[Question]
+) -> None:
+    log = run(real_corpus, tmp_path, coffee_questions, ScriptedModel(solver()), batches=1, protocol="heldout")
+    tasks: list[TaskLog] = log.tasks()
+    train = [t for t in tasks if t.phase == "train"]
+    test = [t for t in tasks if t.phase == "test"]
+    assert len(train) == len(test) == 3
+    assert all(t.record.status == "skipped" and t.pool_size == 3 for t in test)
+
+
+def test_cli_run_and_resume(real_corpus: Path, official_questions: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from seer.eval.cli import run as run_group
+
+    out = tmp_path / "run"
+    args = [
+        "toolqa",
+        "--model",
+        "scripted",
+        "--corpus",
+        str(real_corpus),
+        "--questions",
+        str(official_questions),
+        "--domains",
+        "coffee",
+        "--limit",
+        "2",
+        "--batches",
+        "1",
+        "--methods",
+        "react,seer",
+        "--embedder",
+        "hash",
+        "--out",
+        str(out),
+    ]
+    result = CliRunner().invoke(run_group, args)
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    assert (out / "report.md").is_file() and len(RunLog(out / "runlog.jsonl").tasks()) == 4
+    again = CliRunner().invoke(run_group, args)
+    assert again.exit_code != 0 and "--resume" in again.output
+    resumed = CliRunner().invoke(run_group, ["toolqa", "--resume", "--out", str(out)])
+    assert resumed.exit_code == 0, resumed.output
+    assert len(RunLog(out / "runlog.jsonl").tasks()) == 4
+    assert "| all | seer | 2 |" in (out / "report.md").read_text()
