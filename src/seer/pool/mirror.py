@@ -1,0 +1,233 @@
+"""In-memory mirror of a pool for fast recall: vector matrices, coded columns and optional ANN indexes.
+
+Rows live in slots ordered by seq. Strings used by recall (intent, template, source task, tools) are
+interned to integer codes so each score term is one vectorised numpy expression. Removal marks a slot
+dead; `compact` drops dead slots. Above `ann_threshold` rows, one usearch (cosine) index per embedding
+column and intent partition supplies candidates that recall re-scores exactly.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+COLUMNS = ("query", "trajectory")
+
+
+@dataclass
+class Vocab:
+    """String ↔ dense integer code."""
+
+    codes: dict[str, int] = field(default_factory=dict)
+    names: list[str] = field(default_factory=list)
+
+    def code(self, name: str) -> int:
+        found = self.codes.get(name)
+        if found is None:
+            found = self.codes[name] = len(self.names)
+            self.names.append(name)
+        return found
+
+    def get(self, name: str | None) -> int:
+        return -1 if name is None else self.codes.get(name, -1)
+
+
+class Mirror:
+    """Column arrays of all live experiences (capacity-doubling buffers)."""
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+        self.n = 0
+        self.intents = Vocab()
+        self.templates = Vocab()
+        self.tasks = Vocab()
+        self.tools = Vocab()
+        self.ids: list[str] = []
+        self.slot_of_id: dict[str, int] = {}
+        self._alloc(0)
+
+    def _alloc(self, cap: int) -> None:
+        self.cap = cap
+        self.seq = np.zeros(cap, np.int64)
+        self.vec = {c: np.zeros((cap, self.dim), np.float32) for c in COLUMNS}
+        self.intent = np.zeros(cap, np.int32)
+        self.template = np.zeros(cap, np.int32)
+        self.task = np.zeros(cap, np.int32)
+        self.tokens = np.zeros(cap, np.int32)
+        self.seed = np.zeros(cap, bool)
+        self.alive = np.zeros(cap, bool)
+        self.masks = np.zeros((cap, 1), np.uint64)
+
+    def _grow(self, need: int) -> None:
+        if need <= self.cap:
+            return
+        cap = max(need, self.cap * 2, 1024)
+        old = (self.seq, self.vec, self.intent, self.template, self.task, self.tokens, self.seed, self.alive,
+               self.masks)
+        width = self.masks.shape[1]
+        self._alloc(cap)
+        self.masks = np.zeros((cap, width), np.uint64)
+        n = self.n
+        self.seq[:n], self.intent[:n], self.template[:n] = old[0][:n], old[2][:n], old[3][:n]
+        self.task[:n], self.tokens[:n], self.seed[:n], self.alive[:n] = old[4][:n], old[5][:n], old[6][:n], old[7][:n]
+        self.masks[:n] = old[8][:n]
+        for c in COLUMNS:
+            self.vec[c][:n] = old[1][c][:n]
+
+    def tool_mask(self, tools: list[str] | set[str], *, add: bool) -> np.ndarray:
+        """Bitmask (W uint64 words) of a set of tool names; unknown tools are interned when `add`."""
+        bits = [self.tools.code(t) if add else self.tools.get(t) for t in set(tools)]
+        width = max(self.masks.shape[1], (max(bits, default=0) // 64) + 1)
+        if width > self.masks.shape[1]:
+            grown = np.zeros((self.cap, width), np.uint64)
+            grown[:, : self.masks.shape[1]] = self.masks
+            self.masks = grown
+        mask = np.zeros(width, np.uint64)
+        for bit in bits:
+            if bit >= 0:
+                mask[bit // 64] |= np.uint64(1) << np.uint64(bit % 64)
+        return mask
+
+    def append(self, cols: dict[str, Any]) -> np.ndarray:
+        """Append rows (seq, id, intent, tool_chain list, template, source_task_id, tokens, seed,
+        query/trajectory matrices); returns their slots."""
+        m = len(cols["seq"])
+        start = self.n
+        self._grow(start + m)
+        sl = slice(start, start + m)
+        self.seq[sl] = cols["seq"]
+        self.vec["query"][sl] = cols["query"]
+        self.vec["trajectory"][sl] = cols["trajectory"]
+        self.intent[sl] = [self.intents.code(x) for x in cols["intent"]]
+        self.template[sl] = [self.templates.code(x) for x in cols["template"]]
+        self.task[sl] = [self.tasks.get(None) if x is None else self.tasks.code(x) for x in cols["source_task_id"]]
+        self.tokens[sl] = cols["tokens"]
+        self.seed[sl] = cols["seed"]
+        self.alive[sl] = True
+        chains = cols["tool_chain"]
+        cache: dict[tuple[str, ...], np.ndarray] = {}
+        for i, chain in enumerate(chains):
+            key = tuple(sorted(set(chain)))
+            mask = cache.get(key)
+            if mask is None:
+                mask = cache[key] = self.tool_mask(set(chain), add=True)
+            self.masks[start + i, : len(mask)] = mask
+        for i, ident in enumerate(cols["id"]):
+            self.ids.append(str(ident))
+            self.slot_of_id[str(ident)] = start + i
+        self.n = start + m
+        return np.arange(start, start + m)
+
+    def remove(self, slots: list[int]) -> None:
+        for slot in slots:
+            self.alive[slot] = False
+            self.slot_of_id.pop(self.ids[slot], None)
+
+    @property
+    def live(self) -> int:
+        return int(self.alive[: self.n].sum())
+
+    def slots_of_seqs(self, seqs: np.ndarray) -> np.ndarray:
+        """Slots of seqs (seqs are sorted ascending in the mirror)."""
+        pos = np.searchsorted(self.seq[: self.n], seqs)
+        pos = np.clip(pos, 0, max(self.n - 1, 0))
+        ok = self.seq[pos] == seqs
+        return pos[ok]
+
+    def compact(self) -> None:
+        """Drop dead slots (keeps seq order)."""
+        keep = np.flatnonzero(self.alive[: self.n])
+        if len(keep) == self.n:
+            return
+        self.seq[: len(keep)] = self.seq[keep]
+        for c in COLUMNS:
+            self.vec[c][: len(keep)] = self.vec[c][keep]
+        for arr in (self.intent, self.template, self.task, self.tokens, self.seed, self.alive):
+            arr[: len(keep)] = arr[keep]
+        self.masks[: len(keep)] = self.masks[keep]
+        self.ids = [self.ids[i] for i in keep]
+        self.slot_of_id = {ident: i for i, ident in enumerate(self.ids)}
+        self.n = len(keep)
+        self.alive[self.n :] = False
+
+
+class AnnIndex:
+    """usearch cosine indexes, one per (embedding column, intent partition); keys are seqs."""
+
+    def __init__(self, dim: int, dtype: str = "i8", connectivity: int = 16) -> None:
+        self.dim = dim
+        self.dtype = dtype
+        self.connectivity = connectivity
+        self.parts: dict[tuple[str, int], Any] = {}
+
+    def _new(self) -> Any:
+        from usearch.index import Index
+
+        return Index(ndim=self.dim, metric="cos", dtype=self.dtype, connectivity=self.connectivity,
+                     expansion_add=64, expansion_search=64)
+
+    def add(self, mirror: Mirror, slots: np.ndarray) -> None:
+        """Index the given slots (incremental)."""
+        if len(slots) == 0:
+            return
+        intents = mirror.intent[slots]
+        for code in np.unique(intents):
+            sel = slots[intents == code]
+            for column in COLUMNS:
+                part = self.parts.get((column, int(code)))
+                if part is None:
+                    part = self.parts[(column, int(code))] = self._new()
+                part.add(mirror.seq[sel], mirror.vec[column][sel], threads=0)
+
+    def remove(self, mirror: Mirror, slots: list[int]) -> None:
+        for slot in slots:
+            for column in COLUMNS:
+                part = self.parts.get((column, int(mirror.intent[slot])))
+                if part is not None:
+                    part.remove(int(mirror.seq[slot]))
+
+    def candidates(self, column: str, vector: np.ndarray, count: int) -> np.ndarray:
+        """Seqs of the approximate `count` nearest neighbours in every intent partition."""
+        found: list[np.ndarray] = []
+        for (col, _), part in self.parts.items():
+            if col != column or len(part) == 0:
+                continue
+            matches = part.search(vector, count, threads=1)
+            found.append(np.asarray(matches.keys, dtype=np.int64))
+        return np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
+
+    def __len__(self) -> int:
+        return sum(len(p) for (c, _), p in self.parts.items() if c == COLUMNS[0])
+
+    # ------------------------------------------------------------- persistence
+    def save(self, folder: Path, stamp: dict[str, Any]) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        names = {}
+        for (column, code), part in self.parts.items():
+            name = f"{column}-{code}.usearch"
+            part.save(str(folder / name))
+            names[name] = [column, code]
+        (folder / "manifest.json").write_text(json.dumps({"stamp": stamp, "parts": names}))
+
+    @classmethod
+    def load(cls, folder: Path, stamp: dict[str, Any], dim: int, dtype: str = "i8") -> AnnIndex | None:
+        """Restore a saved index if its stamp matches the pool state, else None."""
+        manifest = folder / "manifest.json"
+        if not manifest.exists():
+            return None
+        try:
+            data = json.loads(manifest.read_text())
+            if data.get("stamp") != stamp:
+                return None
+            from usearch.index import Index
+
+            index = cls(dim, dtype)
+            for name, (column, code) in data["parts"].items():
+                index.parts[(column, int(code))] = Index.restore(str(folder / name))
+            return index
+        except Exception:  # a damaged cache is rebuilt, never trusted
+            return None

@@ -1,0 +1,182 @@
+"""Algorithm 1 (stepwise recall), vectorised: one pure function per score term, then selection.
+
+score = λ1·s1 + λ2·s2 + λ3·s3 with
+- s1 = (1 + cos(E_H, E_τ')) / 2 (trajectory or query similarity),
+- s2 = |U_H ∩ U_τ'| / |U_H| over sets of successful tool calls (0 before any call),
+- s3 = 1[I_H = I_τ'].
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+
+from seer.pool.mirror import AnnIndex, Mirror
+from seer.pool.models import RecallRequest
+from seer.pool.render import render_steps
+
+
+def similarity(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """s1 = (1 + cos)/2 for L2-normalised rows and query."""
+    return (1.0 + matrix @ vector) * 0.5
+
+
+def tool_coverage(masks: np.ndarray, history_mask: np.ndarray, history_count: int) -> np.ndarray:
+    """s2 = |U_H ∩ U_τ| / |U_H| from tool-set bitmasks; zeros when no tool has been called."""
+    if history_count == 0:
+        return np.zeros(len(masks), np.float32)
+    width = min(masks.shape[1], len(history_mask))
+    common = np.bitwise_count(masks[:, :width] & history_mask[:width]).sum(axis=1)
+    return common.astype(np.float32) / np.float32(history_count)
+
+
+def intent_match(codes: np.ndarray, intent_code: int) -> np.ndarray:
+    """s3 = 1[intent equal]; all zeros for an unknown or missing intent (code -1)."""
+    if intent_code < 0:
+        return np.zeros(len(codes), np.float32)
+    return (codes == intent_code).astype(np.float32)
+
+
+def combine(s1: np.ndarray, s2: np.ndarray, s3: np.ndarray, request: RecallRequest) -> np.ndarray:
+    """λ-weighted sum of the switched-on terms."""
+    l1, l2, l3 = request.lambdas
+    score = np.zeros(len(s1), np.float32)
+    if request.use_s1:
+        score += np.float32(l1) * s1
+    if request.use_s2:
+        score += np.float32(l2) * s2
+    if request.use_s3:
+        score += np.float32(l3) * s3
+    return score
+
+
+@dataclass
+class QueryPlan:
+    """Which stored column s1 compares against and which text embeds the current history."""
+
+    column: str  # "query" or "trajectory"
+    text: str
+    history_tools: list[str]
+
+
+def plan(request: RecallRequest) -> QueryPlan:
+    """goal: task vs stored queries, fixed at step 1 (later steps reuse it: s2 stays at its step-1 value 0);
+    process: steps so far vs stored trajectories (the task at step 1, not the reference's empty string);
+    hybrid: goal at step 1, process afterwards. static/random use the hybrid plan only to report terms."""
+    ok_steps = [s for s in request.steps_so_far if s.ok]
+    tools = [s.tool for s in ok_steps]
+    if request.strategy == "goal":
+        return QueryPlan("query", request.task, [])
+    if request.strategy == "process":
+        return QueryPlan("trajectory", render_steps(ok_steps) if ok_steps else request.task, tools)
+    if not ok_steps:
+        return QueryPlan("query", request.task, [])
+    return QueryPlan("trajectory", render_steps(ok_steps), tools)
+
+
+@dataclass
+class Scored:
+    slots: np.ndarray
+    score: np.ndarray
+    s1: np.ndarray
+    s2: np.ndarray
+    s3: np.ndarray
+
+
+def score_slots(
+    mirror: Mirror, slots: np.ndarray | None, request: RecallRequest, qplan: QueryPlan, vector: np.ndarray,
+    intent_code: int,
+) -> Scored:
+    """All three terms and the score for the given slots (None = every slot; dead slots score -inf)."""
+    n = mirror.n
+    sel = slice(0, n) if slots is None else slots
+    history_mask = mirror.tool_mask(set(qplan.history_tools), add=False)
+    s1 = similarity(mirror.vec[qplan.column][sel], vector).astype(np.float32)
+    s2 = tool_coverage(mirror.masks[sel], history_mask, len(set(qplan.history_tools)))
+    s3 = intent_match(mirror.intent[sel], intent_code)
+    score = combine(s1, s2, s3, request)
+    score[~mirror.alive[sel]] = -np.inf
+    return Scored(np.arange(n) if slots is None else slots, score, s1, s2, s3)
+
+
+def candidate_slots(mirror: Mirror, ann: AnnIndex | None, qplan: QueryPlan, vector: np.ndarray, k: int,
+                    factor: int = 50) -> np.ndarray | None:
+    """Candidate slots from the ANN index (None = score every slot exactly)."""
+    if ann is None or len(ann) == 0:
+        return None
+    seqs = ann.candidates(qplan.column, vector, max(factor * k, 64))
+    return mirror.slots_of_seqs(np.sort(seqs))
+
+
+def select(
+    mirror: Mirror, scored: Scored, request: RecallRequest, *, mode: str = "ranked", seed: int = 0
+) -> list[int]:
+    """Positions (into `scored`) of the top-k, walked greedily honouring exclude_task_id,
+    max_per_template and token_budget. mode: "ranked" (score), "fixed" (slot order), "random" (seeded)."""
+    ranked = mode == "ranked"
+    k = request.k
+    if k == 0 or len(scored.slots) == 0:
+        return []
+    exclude = mirror.tasks.get(request.exclude_task_id) if request.exclude_task_id is not None else -2
+    valid = np.isfinite(scored.score)
+    if exclude >= 0:
+        valid &= mirror.task[scored.slots] != exclude
+    positions = np.flatnonzero(valid)
+    if len(positions) == 0:
+        return []
+    values = scored.score[positions]
+    if mode == "fixed":
+        order = positions
+    elif mode == "random":
+        order = positions[random_order(len(positions), seed)]
+    else:
+        head = min(len(positions), max(8 * k, 64))
+        if head < len(positions):
+            part = np.argpartition(-values, head - 1)[:head]
+            order = positions[part[np.lexsort((scored.slots[positions[part]], -values[part]))]]
+        else:
+            order = positions[np.lexsort((scored.slots[positions], -values))]
+    chosen = _walk(mirror, scored, order, request)
+    if len(chosen) < k and ranked and len(order) < len(positions):
+        order = positions[np.lexsort((scored.slots[positions], -values))]
+        chosen = _walk(mirror, scored, order, request)
+    return chosen
+
+
+def _walk(mirror: Mirror, scored: Scored, order: np.ndarray, request: RecallRequest) -> list[int]:
+    chosen: list[int] = []
+    per_template: dict[int, int] = {}
+    budget = request.token_budget
+    used = 0
+    for pos in order:
+        slot = int(scored.slots[pos])
+        if request.max_per_template is not None:
+            tpl = int(mirror.template[slot])
+            if per_template.get(tpl, 0) >= request.max_per_template:
+                continue
+        if budget is not None:
+            cost = int(mirror.tokens[slot])
+            if used + cost > budget:
+                continue
+        chosen.append(int(pos))
+        if request.max_per_template is not None:
+            per_template[tpl] = per_template.get(tpl, 0) + 1
+        if budget is not None:
+            used += cost
+        if len(chosen) >= request.k:
+            break
+    return chosen
+
+
+def random_order(n_candidates: int, seed: int) -> np.ndarray:
+    """A seeded permutation (the `random` strategy)."""
+    return np.random.default_rng(seed).permutation(n_candidates)
+
+
+def shuffle(items: list, seed: int | None) -> list:
+    """Paper parity: demonstrations shuffled before rendering (seeded)."""
+    out = list(items)
+    random.Random(seed).shuffle(out)
+    return out

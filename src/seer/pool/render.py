@@ -1,0 +1,125 @@
+"""Text forms of steps: the reference `Step N: thought <CALL_BEGIN>Tool[args]<CALL_END>` protocol,
+demonstration text (long retrieval results replaced by a placeholder) and abstract tool chains."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from seer.pool.models import Step
+
+CALL_BEGIN = "<CALL_BEGIN>"
+CALL_END = "<CALL_END>"
+OBSERVATION_LIMIT = 2048
+RETRIEVAL_PLACEHOLDER = "[retrieved passages omitted]"
+RETRIEVAL_LIMIT = 200
+
+# ToolQA argument names (architecture.md); multi-argument tools split their text on ", ".
+TOOL_ARGUMENTS: dict[str, tuple[str, ...]] = {
+    "LoadDB": ("target_db",),
+    "FilterDB": ("condition",),
+    "GetValue": ("column",),
+    "SQLInterpreter": ("query",),
+    "PythonInterpreter": ("code",),
+    "Calculate": ("expression",),
+    "RetrieveAgenda": ("query",),
+    "RetrieveScirex": ("query",),
+    "LoadGraph": ("graph",),
+    "NeighbourCheck": ("graph", "node"),
+    "NodeCheck": ("graph", "node"),
+    "EdgeCheck": ("graph", "node1", "node2"),
+    "Finish": ("answer",),
+}
+
+_STEP_RE = re.compile(
+    r"^\s*Step\s*(\d+)\s*:\s*(?P<thought>.*?)\s*<CALL_BEGIN>\s*(?P<tool>[A-Za-z_][\w]*)\[(?P<args>.*)\]\s*<CALL_END>\s*$",
+    re.DOTALL,
+)
+
+
+def render_arguments(arguments: dict[str, Any]) -> str:
+    """The text inside `Tool[...]`: the raw text, or the argument values joined by ", "."""
+    if set(arguments) == {"raw"}:
+        return str(arguments["raw"])
+    return ", ".join(str(value) for value in arguments.values())
+
+
+def parse_arguments(tool: str, text: str) -> dict[str, Any]:
+    """Named arguments for a known ToolQA tool, else `{"raw": text}`; `render_arguments` inverts it."""
+    names = TOOL_ARGUMENTS.get(tool)
+    if not names:
+        return {"raw": text}
+    if len(names) == 1:
+        return {names[0]: text}
+    parts = text.split(", ", len(names) - 1)
+    if len(parts) != len(names):
+        return {"raw": text}
+    return dict(zip(names, parts, strict=True))
+
+
+def render_call(step: Step) -> str:
+    """`<CALL_BEGIN>Tool[args]<CALL_END>`."""
+    return f"{CALL_BEGIN}{step.tool}[{render_arguments(step.arguments)}]{CALL_END}"
+
+
+def render_step(step: Step, number: int) -> str:
+    """`Step N: thought <CALL_BEGIN>Tool[args]<CALL_END>` (the official library.json form)."""
+    thought = f"{step.thought} " if step.thought else ""
+    return f"Step {number}: {thought}{render_call(step)}"
+
+
+def parse_step(text: str) -> Step:
+    """Parse one `Step N: thought <CALL_BEGIN>Tool[args]<CALL_END>` line; raises ValueError."""
+    match = _STEP_RE.match(text)
+    if match is None:
+        raise ValueError(f"not a 'Step N: thought <CALL_BEGIN>Tool[args]<CALL_END>' line: {text[:80]!r}")
+    tool = match["tool"]
+    return Step(thought=match["thought"], tool=tool, arguments=parse_arguments(tool, match["args"]))
+
+
+def render_steps(steps: Sequence[Step]) -> str:
+    """The trajectory text embedded as E_τ: thoughts and calls, no observations."""
+    return "\n".join(render_step(step, i) for i, step in enumerate(steps, 1))
+
+
+def demo_observation(step: Step) -> str:
+    """The observation as shown in a demonstration: long retrieval results become a placeholder."""
+    obs = step.observation
+    if step.tool.startswith("Retrieve") and len(obs) > RETRIEVAL_LIMIT:
+        return RETRIEVAL_PLACEHOLDER
+    return obs if len(obs) <= OBSERVATION_LIMIT else obs[:OBSERVATION_LIMIT] + " ..."
+
+
+def render_demo(task: str, steps: Sequence[Step]) -> str:
+    """A demonstration in the reference format: question, steps and (shortened) results."""
+    lines = [f"Question: {task}"]
+    for i, step in enumerate(steps, 1):
+        lines.append(render_step(step, i))
+        if step.observation:
+            lines.append(f"Result {i}: {demo_observation(step)}")
+    return "\n".join(lines)
+
+
+def abstract_chain(tools: Sequence[str]) -> tuple[str, ...]:
+    """The tool chain with consecutive repeats collapsed (GetValue, GetValue → GetValue)."""
+    out: list[str] = []
+    for tool in tools:
+        if not out or out[-1] != tool:
+            out.append(tool)
+    return tuple(out)
+
+
+def template_key(intent: str, tools: Sequence[str]) -> str:
+    """Template of an experience: intent + abstract tool chain."""
+    return intent + "|" + ">".join(abstract_chain(tools))
+
+
+def normalise_task(task: str) -> str:
+    """Lower-cased, punctuation-free, single-spaced task text for duplicate detection."""
+    return " ".join(re.sub(r"[^\w\s]", " ", task.lower()).split())
+
+
+def approx_tokens(text: str) -> int:
+    """Approximate token count (about 4 characters per token)."""
+    return (len(text) + 3) // 4

@@ -1,0 +1,371 @@
+"""DuckDB storage of one pool: schema, ordered named migrations, checked opening, transactional writes.
+
+One database file per pool. A `meta` table marks the file as a seer pool and fixes the embedder id and
+dimension; vectors are FLOAT[dim] arrays. Files that are corrupt, foreign or made by a newer seer are
+refused without being written to.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from seer.pool.models import PoolError, PoolLockedError
+
+APP = "seer-experience-pool"
+
+Migration = Callable[[duckdb.DuckDBPyConnection, int], None]
+
+
+def _m0001_initial(con: duckdb.DuckDBPyConnection, dim: int) -> None:
+    con.execute(
+        f"""CREATE TABLE experiences (
+            seq BIGINT NOT NULL, id VARCHAR NOT NULL, task VARCHAR NOT NULL, intent VARCHAR NOT NULL,
+            intent_source VARCHAR, steps VARCHAR, tool_chain VARCHAR, template VARCHAR, norm_task VARCHAR,
+            demo_text VARCHAR, tokens INTEGER, query_embedding FLOAT[{dim}], trajectory_embedding FLOAT[{dim}],
+            judge_kind VARCHAR, judge_verdict VARCHAR, model VARCHAR, embedder_id VARCHAR,
+            source_task_id VARCHAR, final_answer VARCHAR, created_at TIMESTAMP,
+            times_recalled BIGINT DEFAULT 0, times_in_success BIGINT DEFAULT 0)"""
+    )
+
+
+def _m0002_embedding_cache(con: duckdb.DuckDBPyConnection, dim: int) -> None:
+    con.execute(
+        f"CREATE TABLE embedding_cache (embedder_id VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, "
+        f"vec FLOAT[{dim}] NOT NULL, created_at TIMESTAMP)"
+    )
+
+
+def _m0003_lookup_indexes(con: duckdb.DuckDBPyConnection, dim: int) -> None:
+    # ART indexes make point lookups (recall results by seq, cache by hash) sub-millisecond.
+    con.execute("CREATE INDEX experiences_seq ON experiences(seq)")
+    con.execute("CREATE INDEX experiences_id ON experiences(id)")
+    con.execute("CREATE INDEX embedding_cache_sha ON embedding_cache(sha256)")
+
+
+# Ordered, named, append-only: never edit or reorder an entry that has shipped.
+MIGRATIONS: tuple[tuple[str, Migration], ...] = (
+    ("0001_initial", _m0001_initial),
+    ("0002_embedding_cache", _m0002_embedding_cache),
+    ("0003_lookup_indexes", _m0003_lookup_indexes),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+COLUMNS = (
+    "seq", "id", "task", "intent", "intent_source", "steps", "tool_chain", "template", "norm_task",
+    "demo_text", "tokens", "query_embedding", "trajectory_embedding", "judge_kind", "judge_verdict",
+    "model", "embedder_id", "source_task_id", "final_answer", "created_at", "times_recalled",
+    "times_in_success",
+)
+_LOCK_PID = re.compile(r"\(PID (\d+)\)")
+
+
+def _duck_error(path: Path, exc: Exception, label: str) -> PoolError:
+    text = str(exc)
+    if "lock" in text.lower():
+        pid = _LOCK_PID.search(text)
+        who = f" (pid {pid.group(1)})" if pid else ""
+        return PoolLockedError(
+            f"pool {label} is open in another process{who}; DuckDB allows one writer per file — "
+            f"use that process (e.g. its MCP server) or stop it first. File: {path}"
+        )
+    return PoolError(f"{path} is not a readable DuckDB database ({text.splitlines()[0]}); it was left untouched")
+
+
+def _read_meta(con: duckdb.DuckDBPyConnection) -> dict[str, str] | None:
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if "meta" not in tables:
+        return None
+    try:
+        rows = con.execute("SELECT key, value FROM meta").fetchall()
+    except duckdb.Error:
+        return None
+    return {str(k): str(v) for k, v in rows}
+
+
+class PoolStore:
+    """The DuckDB file of one pool. All methods are thread-safe; every write is one transaction."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, label: str, meta: dict[str, str]):
+        self.con = con
+        self.path = path
+        self.label = label
+        self.meta = meta
+        self.embedder_id = meta["embedder_id"]
+        self.dim = int(meta["dim"])
+        self.lock = threading.RLock()
+
+    # ----------------------------------------------------------------- opening
+    @classmethod
+    def open(
+        cls, path: Path, embedder_id: str | None, dim: int | None, *, label: str | None = None,
+        create: bool = True, migrate_upto: int | None = None,
+    ) -> PoolStore:
+        """Open (or create) the pool file; refuses foreign/corrupt files and a different embedder."""
+        label = label or path.stem
+        exists = path.exists() and path.stat().st_size > 0
+        if exists:
+            meta = cls._inspect(path, label)
+            if embedder_id is not None and meta["embedder_id"] != embedder_id:
+                raise PoolError(
+                    f"pool {label} was created with embedder {meta['embedder_id']!r} (dim {meta['dim']}); "
+                    f"refusing to open it with embedder {embedder_id!r} — vectors of different embedders "
+                    f"cannot be compared. Open it with {meta['embedder_id']!r} or use another pool."
+                )
+            if dim is not None and int(meta["dim"]) != dim:
+                raise PoolError(f"pool {label} stores {meta['dim']}-d vectors, the embedder gives {dim}-d")
+            con = cls._connect(path, label)
+        else:
+            if not create:
+                raise PoolError(f"pool {label} does not exist ({path})")
+            if embedder_id is None or dim is None:
+                raise PoolError(f"pool {label} does not exist; an embedder is needed to create it")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            con = cls._connect(path, label)
+            try:
+                with _transaction(con):
+                    con.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
+                    con.execute("CREATE TABLE migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)")
+                    now = datetime.now(UTC).isoformat()
+                    con.executemany(
+                        "INSERT INTO meta VALUES (?, ?)",
+                        [["app", APP], ["schema_version", "0"], ["embedder_id", embedder_id], ["dim", str(dim)],
+                         ["created_at", now], ["generation", "0"], ["next_seq", "1"]],
+                    )
+            except BaseException:
+                con.close()
+                path.unlink(missing_ok=True)
+                Path(str(path) + ".wal").unlink(missing_ok=True)
+                raise
+        meta = _read_meta(con) or {}
+        store = cls(con, path, label, meta)
+        store.migrate(upto=migrate_upto)
+        return store
+
+    @staticmethod
+    def _connect(path: Path, label: str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as exc:
+            raise _duck_error(path, exc, label) from exc
+        con.execute("SET enable_progress_bar = false")
+        return con
+
+    @classmethod
+    def _inspect(cls, path: Path, label: str) -> dict[str, str]:
+        """Read the meta of an existing file read-only; never writes to a file that is not ours."""
+        con = cls._connect(path, label, read_only=True)
+        try:
+            meta = _read_meta(con)
+        finally:
+            con.close()
+        if meta is None or meta.get("app") != APP:
+            raise PoolError(
+                f"{path} is a DuckDB database but not a seer pool (no seer meta table); it was left untouched"
+            )
+        try:
+            version = int(meta["schema_version"])
+            int(meta["dim"])
+            meta["embedder_id"]
+        except (KeyError, ValueError) as exc:
+            raise PoolError(f"{path}: seer meta table is incomplete ({exc}); it was left untouched") from exc
+        if version > SCHEMA_VERSION:
+            raise PoolError(
+                f"pool {label} has schema version {version}, newer than this seer ({SCHEMA_VERSION}); upgrade seer"
+            )
+        return meta
+
+    def migrate(self, upto: int | None = None) -> list[str]:
+        """Apply pending migrations in order, each in its own transaction; returns the names applied."""
+        applied: list[str] = []
+        target = SCHEMA_VERSION if upto is None else upto
+        with self.lock:
+            done = {r[0] for r in self.con.execute("SELECT name FROM migrations").fetchall()}
+            for number, (name, migration) in enumerate(MIGRATIONS[:target], 1):
+                if name in done:
+                    continue
+                with _transaction(self.con):
+                    migration(self.con, self.dim)
+                    self.con.execute("INSERT INTO migrations VALUES (?, ?)", [name, datetime.now(UTC)])
+                    self.con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(number)])
+                applied.append(name)
+            self.meta = _read_meta(self.con) or self.meta
+        return applied
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.meta["schema_version"])
+
+    def close(self) -> None:
+        with self.lock:
+            self.con.close()
+
+    # ------------------------------------------------------------------ writes
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One write transaction (bumps the pool generation); rolls back on any error."""
+        with self.lock, _transaction(self.con):
+            self.con.execute(
+                "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) WHERE key = 'generation'"
+            )
+            yield self.con
+        self.meta["generation"] = self._meta_value("generation")
+
+    def _meta_value(self, key: str) -> str:
+        row = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return str(row[0]) if row else ""
+
+    def reserve_seqs(self, con: duckdb.DuckDBPyConnection, n: int) -> int:
+        """Reserve n sequence numbers inside the current transaction; returns the first."""
+        first = int(con.execute("SELECT value FROM meta WHERE key = 'next_seq'").fetchone()[0])  # type: ignore[index]
+        con.execute("UPDATE meta SET value = ? WHERE key = 'next_seq'", [str(first + n)])
+        return first
+
+    def insert_rows(self, con: duckdb.DuckDBPyConnection, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert experience rows (dicts keyed by COLUMNS) inside the caller's transaction."""
+        if not rows:
+            return
+        if len(rows) > 256:
+            self.insert_columns(con, _rows_to_columns(rows, self.dim))
+            return
+        placeholders = ", ".join("?" for _ in COLUMNS)
+        con.executemany(
+            f"INSERT INTO experiences ({', '.join(COLUMNS)}) VALUES ({placeholders})",
+            [[_param(row[c]) for c in COLUMNS] for row in rows],
+        )
+
+    def insert_columns(self, con: duckdb.DuckDBPyConnection, cols: dict[str, np.ndarray]) -> None:
+        """Fast bulk insert from numpy columns (vectors as 2-D float32 arrays) via a registered scan."""
+        source: dict[str, np.ndarray] = {}
+        selects: list[str] = []
+        for name in COLUMNS:
+            value = cols[name]
+            if value.ndim == 2:
+                for i in range(value.shape[1]):
+                    source[f"{name}__{i}"] = np.ascontiguousarray(value[:, i])
+                inner = ", ".join(f"{name}__{i}" for i in range(value.shape[1]))
+                selects.append(f"array_value({inner})::FLOAT[{self.dim}]")
+            else:
+                source[name] = value
+                selects.append(name)
+        view = f"_bulk_{threading.get_ident()}"
+        con.register(view, source)
+        try:
+            con.execute(f"INSERT INTO experiences ({', '.join(COLUMNS)}) SELECT {', '.join(selects)} FROM {view}")
+        finally:
+            con.unregister(view)
+
+    # ------------------------------------------------------------------- reads
+    def count(self) -> int:
+        with self.lock:
+            return int(self.con.execute("SELECT count(*) FROM experiences").fetchone()[0])  # type: ignore[index]
+
+    def load_mirror(self) -> dict[str, Any]:
+        """Columns needed by recall, ordered by seq (vectors stacked into float32 matrices)."""
+        with self.lock:
+            res = self.con.execute(
+                "SELECT seq, id, intent, tool_chain, template, source_task_id, tokens, judge_kind, "
+                "query_embedding, trajectory_embedding FROM experiences ORDER BY seq"
+            ).fetchnumpy()
+        out: dict[str, Any] = {}
+        for key in ("seq", "id", "intent", "tool_chain", "template", "source_task_id", "tokens", "judge_kind"):
+            out[key] = np.asarray(res[key])
+        for key in ("query_embedding", "trajectory_embedding"):
+            col = res[key]
+            out[key] = np.stack(list(col)).astype(np.float32) if len(col) else np.zeros((0, self.dim), np.float32)
+        return out
+
+    def fetch(
+        self, where: str, params: Sequence[Any] = (), *, vectors: bool = False, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Rows matching a WHERE clause as dicts (vectors only on request)."""
+        cols = [c for c in COLUMNS if vectors or not c.endswith("_embedding")]
+        with self.lock:
+            cur = self.con.execute(f"SELECT {', '.join(cols)} FROM experiences WHERE {where} ORDER BY seq"
+                + (f" LIMIT {int(limit)}" if limit else ""),
+                params,
+            )
+            return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+    # ------------------------------------------------------- embedding cache
+    def cache_load(self, keys: list[str]) -> dict[str, np.ndarray]:
+        with self.lock:
+            rows = self.con.execute(
+                "SELECT sha256, vec FROM embedding_cache WHERE sha256 IN (" + ", ".join("?" for _ in keys)
+                + ") AND embedder_id = ?",
+                [*keys, self.embedder_id],
+            ).fetchall()
+        return {k: np.asarray(v, dtype=np.float32) for k, v in rows}
+
+    def cache_save(self, items: dict[str, np.ndarray]) -> None:
+        if not items:
+            return
+        now = datetime.now(UTC).replace(tzinfo=None)
+        with self.lock, _transaction(self.con):
+            self.con.executemany(
+                "INSERT INTO embedding_cache VALUES (?, ?, ?, ?)",
+                [[self.embedder_id, k, v.astype(np.float32).tolist(), now] for k, v in items.items()],
+            )
+
+    def add_counts(self, column: str, counts: dict[int, int]) -> None:
+        """Add per-seq increments to times_recalled / times_in_success (one statement, one transaction)."""
+        if not counts or column not in ("times_recalled", "times_in_success"):
+            return
+        seqs = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+        adds = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
+        view = f"_inc_{threading.get_ident()}"
+        with self.lock, _transaction(self.con):
+            self.con.register(view, {"s": seqs, "a": adds})
+            try:
+                self.con.execute(
+                    f"UPDATE experiences SET {column} = {column} + {view}.a FROM {view} "
+                    f"WHERE experiences.seq = {view}.s"
+                )
+            finally:
+                self.con.unregister(view)
+
+
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def _param(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.astype(np.float32).tolist()
+    return value
+
+
+def _rows_to_columns(rows: Sequence[dict[str, Any]], dim: int) -> dict[str, np.ndarray]:
+    cols: dict[str, np.ndarray] = {}
+    for name in COLUMNS:
+        values = [row[name] for row in rows]
+        if name.endswith("_embedding"):
+            cols[name] = np.stack([np.asarray(v, dtype=np.float32) for v in values]).reshape(len(rows), dim)
+        elif name in ("seq", "tokens", "times_recalled", "times_in_success"):
+            cols[name] = np.asarray(values, dtype=np.int64)
+        elif name == "created_at":
+            cols[name] = np.asarray(values, dtype="datetime64[us]")
+        else:
+            cols[name] = np.asarray(values, dtype=object)
+    return cols
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON for the text columns."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,116 @@
+"""Test doubles: one scripted chat model and the deterministic test embedder.
+
+Tests need no network and no model: :class:`ScriptedModel` plays back replies (or computes them
+from the prompt) and records every prompt it was given; ``HashEmbedder`` (from
+``seer.testing_embedder``) is re-exported here.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from seer.eval.models.base import DEFAULT_MAX_TOKENS, Generation
+
+if TYPE_CHECKING:
+    from seer.testing_embedder import HashEmbedder
+
+__all__ = ["HashEmbedder", "ScriptExhaustedError", "ScriptedCall", "ScriptedModel"]
+
+
+class ScriptExhaustedError(AssertionError):
+    """The test asked the scripted model for more replies than it scripted (a test bug)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptedCall:
+    """What one ``generate`` call received (``messages`` is a deep copy)."""
+
+    messages: list[dict[str, Any]]
+    schema: dict[str, Any] | None
+    max_tokens: int
+    stop: list[str] | None
+
+
+Reply = str | BaseException
+
+
+class ScriptedModel:
+    """A :class:`~seer.eval.models.base.ChatModel` that plays back a script.
+
+    ``replies`` is either a list consumed in order (an exception in it is raised at its turn,
+    to simulate backend failures) or a function from the messages to the reply text. Every call
+    is recorded in :attr:`calls` (and its messages in :attr:`prompts`). Token counts are word
+    counts; a reply longer than ``max_tokens`` words is cut, as a real backend would.
+    """
+
+    def __init__(
+        self,
+        replies: Sequence[Reply] | Callable[[list[dict[str, Any]]], str],
+        *,
+        name: str = "scripted",
+    ) -> None:
+        self.name = name
+        self._fn = replies if callable(replies) else None
+        self._replies: list[Reply] = [] if callable(replies) else list(replies)
+        self.calls: list[ScriptedCall] = []
+
+    @property
+    def prompts(self) -> list[list[dict[str, Any]]]:
+        """The messages of every call so far, in order."""
+        return [call.messages for call in self.calls]
+
+    @property
+    def remaining(self) -> int:
+        """Scripted replies not yet used (0 for a function script)."""
+        return len(self._replies)
+
+    def generate(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        schema: dict[str, Any] | None = None,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
+        stop: list[str] | None = None,
+    ) -> Generation:
+        """Return the next scripted reply; raises :class:`ScriptExhaustedError` when none is left."""
+        snapshot = copy.deepcopy(messages)
+        self.calls.append(ScriptedCall(snapshot, copy.deepcopy(schema), max_tokens, list(stop) if stop else None))
+        if self._fn is not None:
+            reply: Reply = self._fn(copy.deepcopy(messages))
+        elif self._replies:
+            reply = self._replies.pop(0)
+        else:
+            raise ScriptExhaustedError(
+                f"ScriptedModel {self.name!r} ran out of replies at call {len(self.calls)}; "
+                f"last user message: {_last_content(messages)!r}"
+            )
+        if isinstance(reply, BaseException):
+            raise reply
+        text = str(reply)
+        for marker in stop or []:
+            if marker and marker in text:
+                text = text[: text.index(marker)]
+        words = text.split()
+        finish = "stop"
+        if len(words) > max_tokens:
+            text, finish = " ".join(words[:max_tokens]), "length"
+            words = words[:max_tokens]
+        prompt_words = sum(len(str(m.get("content") or "").split()) for m in messages)
+        return Generation(text, prompt_words, len(words), 0.0, finish_reason=finish)
+
+
+def _last_content(messages: list[dict[str, Any]]) -> str:
+    return str(messages[-1].get("content", ""))[:200] if messages else ""
+
+
+def __getattr__(name: str) -> Any:
+    if name == "HashEmbedder":
+        try:
+            from seer.testing_embedder import HashEmbedder
+        except ImportError as exc:  # the embedder module is optional for model-only tests
+            raise ImportError(f"seer.testing.HashEmbedder needs seer.testing_embedder: {exc}") from exc
+        return HashEmbedder
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,145 @@
+"""Recall strategies, filters, ordering and the ANN path against brute force."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from seer.pool import ExperiencePool, HashEmbedder, RecallRequest, Step
+from seer.pool.recall import combine
+
+
+@pytest.fixture
+def filled(pool: ExperiencePool, record) -> ExperiencePool:  # type: ignore[no-untyped-def]
+    record(pool, "what was the delay of flight AA1 from ATL", "flight", ["LoadDB", "FilterDB", "GetValue", "Finish"])
+    record(pool, "what was the opening price of coffee on monday", "coffee", ["SQLInterpreter", "Finish"])
+    record(pool, "who collaborated with Chao Zhang in dblp", "dblp", ["LoadGraph", "NeighbourCheck", "Finish"])
+    record(pool, "how many papers did Wei Lin publish in dblp", "dblp", ["LoadGraph", "NodeCheck", "Finish"])
+    return pool
+
+
+def test_goal_step1_uses_query_and_reuses_it_later(filled: ExperiencePool) -> None:
+    task = "what was the delay of flight DL5 from ATL"
+    first = filled.recall(RecallRequest(task=task, intent="flight", strategy="goal", k=2))
+    later = filled.recall(RecallRequest(task=task, intent="flight", strategy="goal", k=2,
+                                        steps_so_far=[Step(tool="LoadGraph", arguments={"graph": "dblp"})]))
+    assert first[0].intent == "flight"
+    assert [r.id for r in first] == [r.id for r in later]
+    assert [r.s2 for r in later] == [0.0, 0.0]
+
+
+def test_hybrid_switches_from_query_to_trajectory(filled: ExperiencePool) -> None:
+    task = "who collaborated with Chao Zhang in dblp"
+    step1 = filled.recall(RecallRequest(task=task, k=1, use_s3=False))
+    assert step1[0].task == task and step1[0].s1 == pytest.approx(1.0, abs=1e-5)  # query vs stored query
+    steps = [Step(thought=f"use LoadGraph {task}", tool="LoadGraph", arguments={"raw": f"loadgraph {task}"})]
+    step2 = filled.recall(RecallRequest(task=task, k=4, use_s3=False, steps_so_far=steps))
+    by_id = {r.task: r for r in step2}
+    assert by_id[task].s2 == 1.0 and by_id["what was the opening price of coffee on monday"].s2 == 0.0
+    assert step2[0].task == task
+    process = filled.recall(RecallRequest(task=task, k=4, strategy="process", use_s3=False))
+    assert process[0].s1 < step1[0].s1  # process at step 1 compares the query with stored trajectories
+
+
+def test_every_result_carries_terms_and_score(filled: ExperiencePool) -> None:
+    out = filled.recall(RecallRequest(task="coffee price", intent="coffee", k=4))
+    assert len(out) == 4
+    for r in out:
+        assert r.score == pytest.approx(r.s1 + r.s2 + r.s3, abs=1e-5)
+    assert out[0].intent == "coffee" and out[0].s3 == 1.0
+    assert [r.score for r in out] == sorted((r.score for r in out), reverse=True)
+
+
+def test_switches_drop_terms(filled: ExperiencePool) -> None:
+    out = filled.recall(RecallRequest(task="coffee price", intent="coffee", k=4, use_s1=False, use_s2=False))
+    assert all(r.score == r.s3 for r in out)
+
+
+def test_static_and_random(filled: ExperiencePool) -> None:
+    a = filled.recall(RecallRequest(task="x", strategy="static", k=2))
+    b = filled.recall(RecallRequest(task="completely different", strategy="static", k=2))
+    assert [r.id for r in a] == [r.id for r in b]
+    r1 = filled.recall(RecallRequest(task="x", strategy="random", k=2, seed=3))
+    r2 = filled.recall(RecallRequest(task="y", strategy="random", k=2, seed=3))
+    assert [r.id for r in r1] == [r.id for r in r2]
+
+
+def test_filters(filled: ExperiencePool, record) -> None:  # type: ignore[no-untyped-def]
+    record(filled, "another coffee question about closing price", "coffee", ["SQLInterpreter", "Finish"],
+           source_task_id="coffee-7")
+    out = filled.recall(RecallRequest(task="coffee price", intent="coffee", k=4, exclude_task_id="coffee-7"))
+    assert all("closing" not in r.task for r in out)
+    out = filled.recall(RecallRequest(task="dblp", intent="dblp", k=4, max_per_template=1))
+    templates = [(r.intent, tuple(r.tool_chain)) for r in out]
+    assert len(templates) == len(set(templates))
+    out = filled.recall(RecallRequest(task="dblp", intent="dblp", k=4, token_budget=80))
+    assert sum((len(r.demo_text) + 3) // 4 for r in out) <= 80
+
+
+def test_shuffled_order_is_seeded(filled: ExperiencePool) -> None:
+    req = RecallRequest(task="dblp papers", intent="dblp", k=4, order="shuffled", seed=1)
+    a, b = filled.recall(req), filled.recall(req)
+    ranked = filled.recall(req.model_copy(update={"order": "ranked"}))
+    assert [r.id for r in a] == [r.id for r in b]
+    assert sorted(r.id for r in a) == sorted(r.id for r in ranked)
+
+
+def test_times_recalled_counted(filled: ExperiencePool) -> None:
+    out = filled.recall(RecallRequest(task="coffee", intent="coffee", k=1))
+    filled.flush()
+    exp = filled.get(out[0].id)
+    assert exp is not None and exp.times_recalled == 1
+
+
+def _random_pool(path: Path, n: int, threshold: int) -> tuple[ExperiencePool, dict]:
+    from seer.bench.recall import synthetic_columns
+
+    pool = ExperiencePool.open(path, HashEmbedder(), intent_labels=None, ann_threshold=threshold)
+    cols = synthetic_columns(np.random.default_rng(7), 0, n, 384)
+    pool.bulk_insert(cols)
+    return pool, cols
+
+
+def _brute_force(cols: dict, req: RecallRequest, vec: np.ndarray, column: str, tools: set[str]) -> list[str]:
+    import json
+
+    mat = cols[f"{column}_embedding"]
+    s1 = (1 + mat @ vec) / 2
+    s2 = np.array([len(tools & set(json.loads(c))) / len(tools) if tools else 0.0 for c in cols["tool_chain"]])
+    s3 = (cols["intent"] == req.intent).astype(np.float32)
+    score = combine(s1.astype(np.float32), s2.astype(np.float32), s3, req)
+    return [str(cols["id"][i]) for i in np.argsort(-score, kind="stable")[: req.k]]
+
+
+def test_exact_ranking_matches_brute_force(tmp_path: Path) -> None:
+    pool, cols = _random_pool(tmp_path / "e.duckdb", 3000, threshold=10**9)
+    try:
+        steps = [Step(tool="LoadDB", arguments={"target_db": "flight"})]
+        req = RecallRequest(task="flight delay", intent="flight", steps_so_far=steps, k=4)
+        vec = pool.embedder.embed(["Step 1: <CALL_BEGIN>LoadDB[flight]<CALL_END>"])[0]
+        assert [r.id for r in pool.recall(req)] == _brute_force(cols, req, vec, "trajectory", {"LoadDB"})
+    finally:
+        pool.close()
+
+
+def test_ann_path_rescored_exactly_matches_exact(tmp_path: Path) -> None:
+    pool, cols = _random_pool(tmp_path / "a.duckdb", 6000, threshold=1000)
+    try:
+        assert pool.ann is not None
+        for i, intent in enumerate(("flight", "dblp", "gsm8k")):
+            steps = [Step(tool="LoadDB", arguments={"target_db": f"t{i}"})]
+            req = RecallRequest(task=f"q{i}", intent=intent, steps_so_far=steps, k=4)
+            text = f"Step 1: <CALL_BEGIN>LoadDB[t{i}]<CALL_END>"
+            vec = pool.embedder.embed([text])[0]
+            got = [r.id for r in pool.recall(req)]
+            assert got == _brute_force(cols, req, vec, "trajectory", {"LoadDB"})
+        pool.close()
+        reopened = ExperiencePool.open(tmp_path / "a.duckdb", HashEmbedder(), intent_labels=None,
+                                       ann_threshold=1000)
+        assert reopened.ann is not None and len(reopened.ann) == 6000  # restored from the persisted index
+        reopened.close()
+    except BaseException:
+        pool.close()
+        raise
