@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -11,8 +12,11 @@ from rich.table import Table
 
 from seer.config import pools_dir
 
+if TYPE_CHECKING:
+    from seer.pool import ExperiencePool
 
-def _open(name: str, *, create: bool = False):  # type: ignore[no-untyped-def]
+
+def _open(name: str, *, create: bool = False) -> ExperiencePool:
     from seer.pool import ExperiencePool, PoolError
 
     try:
@@ -71,8 +75,21 @@ def show(name: str, experience_id: str) -> None:
     if exp is None:
         raise click.ClickException(f"no experience {experience_id!r} in pool {name}")
     table = Table(show_header=False)
-    for key in ("id", "task", "intent", "intent_source", "tool_chain", "judge_kind", "judge_verdict", "model",
-                "source_task_id", "final_answer", "created_at", "times_recalled", "times_in_success"):
+    for key in (
+        "id",
+        "task",
+        "intent",
+        "intent_source",
+        "tool_chain",
+        "judge_kind",
+        "judge_verdict",
+        "model",
+        "source_task_id",
+        "final_answer",
+        "created_at",
+        "times_recalled",
+        "times_in_success",
+    ):
         table.add_row(key, str(getattr(exp, key)))
     console = Console()
     console.print(table)

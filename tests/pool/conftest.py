@@ -18,13 +18,18 @@ def pool(tmp_path: Path) -> Iterator[ExperiencePool]:
 
 
 def steps_for(tools: list[str], tag: str = "") -> list[Step]:
-    return [Step(thought=f"use {t} {tag}", tool=t, arguments={"raw": f"{t.lower()} {tag}"}, observation="ok")
-            for t in tools]
+    return [
+        Step(thought=f"use {t} {tag}", tool=t, arguments={"raw": f"{t.lower()} {tag}"}, observation="ok")
+        for t in tools
+    ]
 
 
 def _record(pool: ExperiencePool, task: str, intent: str, tools: list[str], **kw: object) -> str | None:
-    out = pool.record(RecordRequest(task=task, steps=steps_for(tools, task), success=True, intent=intent,
-                                    judge="exact", **kw))  # type: ignore[arg-type]
+    out = pool.record(
+        RecordRequest(
+            task=task, steps=steps_for(tools, task), success=True, intent=intent, judge="exact", **kw
+        )
+    )  # type: ignore[arg-type]
     return out.id
 
 

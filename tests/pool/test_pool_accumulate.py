@@ -8,9 +8,11 @@ from seer.pool import Capacity, ExperiencePool, HashEmbedder, RecallRequest, Rec
 
 
 def test_only_successes_stored_and_error_steps_dropped(pool: ExperiencePool) -> None:
-    steps = [Step(tool="LoadDB", arguments={"target_db": "flight"}, observation="loaded"),
-             Step(tool="FilterDB", arguments={"condition": "bad"}, observation="Error", ok=False),
-             Step(tool="Finish", arguments={"answer": "3"})]
+    steps = [
+        Step(tool="LoadDB", arguments={"target_db": "flight"}, observation="loaded"),
+        Step(tool="FilterDB", arguments={"condition": "bad"}, observation="Error", ok=False),
+        Step(tool="Finish", arguments={"answer": "3"}),
+    ]
     failed = pool.record(RecordRequest(task="t", steps=steps, success=False, intent="flight"))
     assert not failed.stored and pool.count() == 0
     out = pool.record(RecordRequest(task="t", steps=steps, success=True, intent="flight", judge="exact"))
@@ -21,21 +23,36 @@ def test_only_successes_stored_and_error_steps_dropped(pool: ExperiencePool) -> 
 
 def test_dedup_merges_near_identical(pool: ExperiencePool, record) -> None:  # type: ignore[no-untyped-def]
     first = record(pool, "What is the price of coffee on 2011-05-18?", "coffee", ["SQLInterpreter", "Finish"])
-    dup = pool.record(RecordRequest(task="what is the PRICE of coffee on 2011 05 18", success=True, intent="coffee",
-                                    steps=[Step(tool="SQLInterpreter", arguments={"query": "x"}),
-                                           Step(tool="Finish", arguments={"answer": "1"})]))
+    dup = pool.record(
+        RecordRequest(
+            task="what is the PRICE of coffee on 2011 05 18",
+            success=True,
+            intent="coffee",
+            steps=[
+                Step(tool="SQLInterpreter", arguments={"query": "x"}),
+                Step(tool="Finish", arguments={"answer": "1"}),
+            ],
+        )
+    )
     assert not dup.stored and dup.merged_into == first
-    other_chain = record(pool, "What is the price of coffee on 2011-05-18?", "coffee",
-                         ["LoadDB", "FilterDB", "GetValue", "Finish"])
+    other_chain = record(
+        pool,
+        "What is the price of coffee on 2011-05-18?",
+        "coffee",
+        ["LoadDB", "FilterDB", "GetValue", "Finish"],
+    )
     assert other_chain is not None and pool.count() == 2
 
 
 def test_capacity_evicts_least_useful_then_oldest(tmp_path: Path, record) -> None:  # type: ignore[no-untyped-def]
-    pool = ExperiencePool.open(tmp_path / "cap.duckdb", HashEmbedder(), intent_labels=None,
-                               capacity=Capacity(per_intent=3, total=5))
+    pool = ExperiencePool.open(
+        tmp_path / "cap.duckdb", HashEmbedder(), intent_labels=None, capacity=Capacity(per_intent=3, total=5)
+    )
     try:
-        ids = [record(pool, f"flight question number {w}", "flight", ["LoadDB", "Finish"])
-               for w in ("alpha", "bravo", "charlie")]
+        ids = [
+            record(pool, f"flight question number {w}", "flight", ["LoadDB", "Finish"])
+            for w in ("alpha", "bravo", "charlie")
+        ]
         # a later success that used ids[0] makes it useful
         record(pool, "gsm question one", "gsm8k", ["Calculate", "Finish"], recalled_ids=[ids[0]])
         newest = record(pool, "flight question number delta", "flight", ["LoadDB", "Finish"])
@@ -56,8 +73,18 @@ def test_forget_and_prune(pool: ExperiencePool, record) -> None:  # type: ignore
     assert pool.recall(RecallRequest(task="coffee", intent="coffee")) == []
     from seer.pool import Experience
 
-    twins = [Experience(id=f"x{i}", task="Same task?", intent="coffee", steps=[Step(tool="Finish")],
-                        tool_chain=["Finish"], demo_text="d", times_recalled=i + 1) for i in range(2)]
+    twins = [
+        Experience(
+            id=f"x{i}",
+            task="Same task?",
+            intent="coffee",
+            steps=[Step(tool="Finish")],
+            tool_chain=["Finish"],
+            demo_text="d",
+            times_recalled=i + 1,
+        )
+        for i in range(2)
+    ]
     pool.add_experiences(twins)
     assert pool.count() == 2
     result = pool.prune()

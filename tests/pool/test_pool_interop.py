@@ -27,8 +27,12 @@ def test_library_imports_and_flight_seed_recalled_first(shared_dir: Path, pool: 
     assert import_file(pool, library)["skipped"] == 8
     stats = pool.stats()
     assert stats["count"] == 8 and stats["per_intent"]["dblp"] == 3
-    out = pool.recall(RecallRequest(task="How many extra minutes did the AA100 flight take from JFK to LAX "
-                                    "on 2022-03-04?", intent="flight"))
+    out = pool.recall(
+        RecallRequest(
+            task="How many extra minutes did the AA100 flight take from JFK to LAX on 2022-03-04?",
+            intent="flight",
+        )
+    )
     assert out[0].id == "seed-id_1" and out[0].intent == "flight"
     agenda = pool.get("seed-id_6")
     assert agenda is not None and "[retrieved passages omitted]" in agenda.demo_text
@@ -48,11 +52,14 @@ def test_jsonl_round_trip(tmp_path: Path, shared_dir: Path, pool: ExperiencePool
         other.close()
     lib = tmp_path / "lib.json"
     export_file(pool, lib)
-    assert [e.task for e in parse_library(lib)] == [e.task for e in parse_library(shared_dir / "seer" / "library.json")]
+    assert [e.task for e in parse_library(lib)] == [
+        e.task for e in parse_library(shared_dir / "seer" / "library.json")
+    ]
 
 
-def test_bad_record_names_line_and_field_and_leaves_pool_unchanged(tmp_path: Path, shared_dir: Path,
-                                                                   pool: ExperiencePool) -> None:
+def test_bad_record_names_line_and_field_and_leaves_pool_unchanged(
+    tmp_path: Path, shared_dir: Path, pool: ExperiencePool
+) -> None:
     import_file(pool, shared_dir / "seer" / "library.json")
     good = tmp_path / "good.jsonl"
     export_file(pool, good)

@@ -44,8 +44,11 @@ def test_seed_flight_question_recalled_first_with_inferred_intent(
     pool = ExperiencePool.open(tmp_path / "seeds.duckdb", minilm)
     try:
         import_file(pool, shared_dir / "seer" / "library.json")
-        out = pool.recall(RecallRequest(task="What was the departure time of the AA2319 flight from MIA to LAS "
-                                        "on 2022-06-05?"))
+        out = pool.recall(
+            RecallRequest(
+                task="What was the departure time of the AA2319 flight from MIA to LAS on 2022-06-05?"
+            )
+        )
         assert out[0].id == "seed-id_1" and out[0].s3 == 1.0
     finally:
         pool.close()

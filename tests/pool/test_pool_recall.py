@@ -13,9 +13,16 @@ from seer.pool.recall import combine
 
 @pytest.fixture
 def filled(pool: ExperiencePool, record) -> ExperiencePool:  # type: ignore[no-untyped-def]
-    record(pool, "what was the delay of flight AA1 from ATL", "flight", ["LoadDB", "FilterDB", "GetValue", "Finish"])
+    record(
+        pool,
+        "what was the delay of flight AA1 from ATL",
+        "flight",
+        ["LoadDB", "FilterDB", "GetValue", "Finish"],
+    )
     record(pool, "what was the opening price of coffee on monday", "coffee", ["SQLInterpreter", "Finish"])
-    record(pool, "who collaborated with Chao Zhang in dblp", "dblp", ["LoadGraph", "NeighbourCheck", "Finish"])
+    record(
+        pool, "who collaborated with Chao Zhang in dblp", "dblp", ["LoadGraph", "NeighbourCheck", "Finish"]
+    )
     record(pool, "how many papers did Wei Lin publish in dblp", "dblp", ["LoadGraph", "NodeCheck", "Finish"])
     return pool
 
@@ -23,8 +30,15 @@ def filled(pool: ExperiencePool, record) -> ExperiencePool:  # type: ignore[no-u
 def test_goal_step1_uses_query_and_reuses_it_later(filled: ExperiencePool) -> None:
     task = "what was the delay of flight DL5 from ATL"
     first = filled.recall(RecallRequest(task=task, intent="flight", strategy="goal", k=2))
-    later = filled.recall(RecallRequest(task=task, intent="flight", strategy="goal", k=2,
-                                        steps_so_far=[Step(tool="LoadGraph", arguments={"graph": "dblp"})]))
+    later = filled.recall(
+        RecallRequest(
+            task=task,
+            intent="flight",
+            strategy="goal",
+            k=2,
+            steps_so_far=[Step(tool="LoadGraph", arguments={"graph": "dblp"})],
+        )
+    )
     assert first[0].intent == "flight"
     assert [r.id for r in first] == [r.id for r in later]
     assert [r.s2 for r in later] == [0.0, 0.0]
@@ -67,8 +81,13 @@ def test_static_and_random(filled: ExperiencePool) -> None:
 
 
 def test_filters(filled: ExperiencePool, record) -> None:  # type: ignore[no-untyped-def]
-    record(filled, "another coffee question about closing price", "coffee", ["SQLInterpreter", "Finish"],
-           source_task_id="coffee-7")
+    record(
+        filled,
+        "another coffee question about closing price",
+        "coffee",
+        ["SQLInterpreter", "Finish"],
+        source_task_id="coffee-7",
+    )
     out = filled.recall(RecallRequest(task="coffee price", intent="coffee", k=4, exclude_task_id="coffee-7"))
     assert all("closing" not in r.task for r in out)
     out = filled.recall(RecallRequest(task="dblp", intent="dblp", k=4, max_per_template=1))
@@ -107,7 +126,9 @@ def _brute_force(cols: dict, req: RecallRequest, vec: np.ndarray, column: str, t
 
     mat = cols[f"{column}_embedding"]
     s1 = (1 + mat @ vec) / 2
-    s2 = np.array([len(tools & set(json.loads(c))) / len(tools) if tools else 0.0 for c in cols["tool_chain"]])
+    s2 = np.array(
+        [len(tools & set(json.loads(c))) / len(tools) if tools else 0.0 for c in cols["tool_chain"]]
+    )
     s3 = (cols["intent"] == req.intent).astype(np.float32)
     score = combine(s1.astype(np.float32), s2.astype(np.float32), s3, req)
     return [str(cols["id"][i]) for i in np.argsort(-score, kind="stable")[: req.k]]
@@ -136,8 +157,9 @@ def test_ann_path_rescored_exactly_matches_exact(tmp_path: Path) -> None:
             got = [r.id for r in pool.recall(req)]
             assert got == _brute_force(cols, req, vec, "trajectory", {"LoadDB"})
         pool.close()
-        reopened = ExperiencePool.open(tmp_path / "a.duckdb", HashEmbedder(), intent_labels=None,
-                                       ann_threshold=1000)
+        reopened = ExperiencePool.open(
+            tmp_path / "a.duckdb", HashEmbedder(), intent_labels=None, ann_threshold=1000
+        )
         assert reopened.ann is not None and len(reopened.ann) == 6000  # restored from the persisted index
         reopened.close()
     except BaseException:

@@ -76,8 +76,16 @@ def test_locked_by_another_process(tmp_path: Path) -> None:
     path = tmp_path / "locked.duckdb"
     ExperiencePool.open(path, HashEmbedder(), intent_labels=None).close()
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb,sys,time; c=duckdb.connect({str(path)!r}); print('ok', flush=True); "
-         "sys.stdin.read()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb,sys,time; c=duckdb.connect({str(path)!r}); print('ok', flush=True); "
+            "sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
         with pytest.raises(PoolLockedError, match=rf"open in another process \(pid {holder.pid}\)"):

@@ -42,8 +42,10 @@ def test_combine_switches_and_lambdas() -> None:
 
 
 def test_plans_per_strategy() -> None:
-    steps = [Step(tool="LoadDB", arguments={"target_db": "flight"}),
-             Step(tool="FilterDB", arguments={"condition": "x"}, ok=False)]
+    steps = [
+        Step(tool="LoadDB", arguments={"target_db": "flight"}),
+        Step(tool="FilterDB", arguments={"condition": "x"}, ok=False),
+    ]
     first = RecallRequest(task="q")
     later = RecallRequest(task="q", steps_so_far=steps)
     assert plan(first).column == "query" and plan(first).text == "q"  # hybrid step 1: goal

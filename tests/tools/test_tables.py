@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -180,3 +181,22 @@ def test_missing_domain_names_the_file(tmp_path: Path) -> None:
     assert "yelp/yelp_academic_dataset_business.json" in status["yelp"].detail
     assert status["gsm8k"].available
     assert not Corpus(None, tmp_path / "c2").domains()["coffee"].available
+
+
+def test_concurrent_sessions_share_one_lazy_build(tmp_path: Path) -> None:
+    corpus = Corpus(write_corpus(tmp_path / "ec"), tmp_path / "cache")
+    dates = ["2000-01-03", "2000-01-04", "2000-01-05", "2000-01-06"] * 4
+    domains = ["coffee", "flights", "airbnb", "yelp"] * 4
+
+    def work(i: int) -> tuple[str, str]:
+        session = ToolSession(corpus)
+        session.call("LoadDB", {"target_db": domains[i]})  # builds and re-opens the hub concurrently
+        session.call("LoadDB", {"target_db": "coffee"})
+        session.call("FilterDB", {"condition": f"Date={dates[i]}"})
+        return dates[i], session.call("GetValue", {"column": "Date"})
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(work, range(len(dates))))
+    assert all(expected == got for expected, got in results)
+    assert len(list((tmp_path / "cache").glob("*.duckdb"))) == 4
+    corpus.close()

@@ -16,11 +16,16 @@ def bench() -> None:
 
 
 @bench.command("recall")
-@click.option("--sizes", default="1000,10000,100000,1000000", show_default=True,
-              help="Comma-separated pool sizes.")
+@click.option(
+    "--sizes", default="1000,10000,100000,1000000", show_default=True, help="Comma-separated pool sizes."
+)
 @click.option("--repeats", default=200, show_default=True, help="Recalls timed per size.")
-@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where the synthetic pools go (default: a temporary folder, removed afterwards).")
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the synthetic pools go (default: a temporary folder, removed afterwards).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def recall_command(sizes: str, repeats: int, workdir: Path | None, as_json: bool) -> None:
     """Recall latency (p50/p99, k=4, 384-d, hybrid, a process step) on synthetic pools of each size,
@@ -37,8 +42,19 @@ def recall_command(sizes: str, repeats: int, workdir: Path | None, as_json: bool
         click.echo(json.dumps(result, indent=1))
         return
     table = Table(title="seer recall benchmark (in process)")
-    cols = ["n", "p50_ms", "p99_ms", "reference_p50_ms", "speedup", "insert_per_s", "record_per_s",
-            "bytes_per_experience", "open_persisted_ann_s", "open_rebuild_ann_s", "mcp_http_p50_ms"]
+    cols = [
+        "n",
+        "p50_ms",
+        "p99_ms",
+        "reference_p50_ms",
+        "speedup",
+        "insert_per_s",
+        "record_per_s",
+        "bytes_per_experience",
+        "open_persisted_ann_s",
+        "open_rebuild_ann_s",
+        "mcp_http_p50_ms",
+    ]
     for col in cols:
         table.add_column(col, justify="right")
     for row in result["sizes"]:

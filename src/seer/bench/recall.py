@@ -22,13 +22,21 @@ from seer.pool.render import render_steps, template_key
 
 INTENTS = ("flight", "coffee", "yelp", "airbnb", "dblp", "scirex", "agenda", "gsm8k")
 CHAINS: dict[str, list[list[str]]] = {
-    "flight": [["LoadDB", "FilterDB", "GetValue", "Finish"], ["LoadDB", "FilterDB", "GetValue", "GetValue",
-                                                              "Calculate", "Finish"]],
+    "flight": [
+        ["LoadDB", "FilterDB", "GetValue", "Finish"],
+        ["LoadDB", "FilterDB", "GetValue", "GetValue", "Calculate", "Finish"],
+    ],
     "coffee": [["SQLInterpreter", "Finish"], ["LoadDB", "FilterDB", "GetValue", "Calculate", "Finish"]],
     "yelp": [["LoadDB", "FilterDB", "GetValue", "Finish"], ["SQLInterpreter", "Finish"]],
-    "airbnb": [["LoadDB", "FilterDB", "GetValue", "Finish"], ["SQLInterpreter", "PythonInterpreter", "Finish"]],
-    "dblp": [["LoadGraph", "NodeCheck", "Finish"], ["LoadGraph", "NeighbourCheck", "Finish"],
-             ["LoadGraph", "EdgeCheck", "NodeCheck", "Finish"]],
+    "airbnb": [
+        ["LoadDB", "FilterDB", "GetValue", "Finish"],
+        ["SQLInterpreter", "PythonInterpreter", "Finish"],
+    ],
+    "dblp": [
+        ["LoadGraph", "NodeCheck", "Finish"],
+        ["LoadGraph", "NeighbourCheck", "Finish"],
+        ["LoadGraph", "EdgeCheck", "NodeCheck", "Finish"],
+    ],
     "scirex": [["RetrieveScirex", "Finish"]],
     "agenda": [["RetrieveAgenda", "Finish"], ["RetrieveAgenda", "Calculate", "Finish"]],
     "gsm8k": [["PythonInterpreter", "Finish"], ["Calculate", "Finish"]],
@@ -52,28 +60,47 @@ def synthetic_columns(rng: np.random.Generator, start: int, n: int, dim: int) ->
         chain = options[(start + i) % len(options)]
         chains.append('["' + '","'.join(chain) + '"]')
         templates.append(template_key(intent, chain))
-        demos.append(f"Question: synthetic {intent} question {start + i}\n" + "\n".join(
-            f"Step {j}: use {t}. <CALL_BEGIN>{t}[arg {start + i}]<CALL_END>\nResult {j}: value {j}"
-            for j, t in enumerate(chain, 1)))
+        demos.append(
+            f"Question: synthetic {intent} question {start + i}\n"
+            + "\n".join(
+                f"Step {j}: use {t}. <CALL_BEGIN>{t}[arg {start + i}]<CALL_END>\nResult {j}: value {j}"
+                for j, t in enumerate(chain, 1)
+            )
+        )
     ids = np.array([f"syn{start + i:08d}" for i in range(n)], dtype=object)
-    tasks = np.array([f"synthetic {intent} question {start + i}" for i, intent in enumerate(intents)], dtype=object)
+    tasks = np.array(
+        [f"synthetic {intent} question {start + i}" for i, intent in enumerate(intents)], dtype=object
+    )
     now = np.datetime64("2025-01-01T00:00:00", "us") + np.arange(start, start + n).astype("timedelta64[s]")
     obj = np.array
     return {
-        "id": ids, "task": tasks, "intent": intents, "intent_source": obj(["gold"] * n, dtype=object),
-        "steps": obj(["[]"] * n, dtype=object), "tool_chain": obj(chains, dtype=object),
-        "template": obj(templates, dtype=object), "norm_task": tasks,
-        "demo_text": obj(demos, dtype=object), "tokens": np.array([len(d) // 4 for d in demos], np.int64),
-        "query_embedding": _unit(rng, n, dim), "trajectory_embedding": _unit(rng, n, dim),
-        "judge_kind": obj(["synthetic"] * n, dtype=object), "judge_verdict": obj([""] * n, dtype=object),
-        "model": obj([None] * n, dtype=object), "embedder_id": obj(["hash-384"] * n, dtype=object),
-        "source_task_id": ids, "final_answer": obj(["0"] * n, dtype=object), "created_at": now,
-        "times_recalled": np.zeros(n, np.int64), "times_in_success": np.zeros(n, np.int64),
+        "id": ids,
+        "task": tasks,
+        "intent": intents,
+        "intent_source": obj(["gold"] * n, dtype=object),
+        "steps": obj(["[]"] * n, dtype=object),
+        "tool_chain": obj(chains, dtype=object),
+        "template": obj(templates, dtype=object),
+        "norm_task": tasks,
+        "demo_text": obj(demos, dtype=object),
+        "tokens": np.array([len(d) // 4 for d in demos], np.int64),
+        "query_embedding": _unit(rng, n, dim),
+        "trajectory_embedding": _unit(rng, n, dim),
+        "judge_kind": obj(["synthetic"] * n, dtype=object),
+        "judge_verdict": obj([""] * n, dtype=object),
+        "model": obj([None] * n, dtype=object),
+        "embedder_id": obj(["hash-384"] * n, dtype=object),
+        "source_task_id": ids,
+        "final_answer": obj(["0"] * n, dtype=object),
+        "created_at": now,
+        "times_recalled": np.zeros(n, np.int64),
+        "times_in_success": np.zeros(n, np.int64),
     }
 
 
-def reference_recall(records: list[dict[str, Any]], e_h: np.ndarray, tools_h: list[str], intent: str,
-                     k: int = 4) -> list[dict[str, Any]]:
+def reference_recall(
+    records: list[dict[str, Any]], e_h: np.ndarray, tools_h: list[str], intent: str, k: int = 4
+) -> list[dict[str, Any]]:
     """The reference scheme: per-record Python loop, numpy cosine per record, s2 with the reference's
     list-count denominator, s3, full sort."""
     scored = []
@@ -93,15 +120,28 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def _steps(i: int) -> list[Step]:
-    return [Step(thought=f"load the flight table for query {i}", tool="LoadDB", arguments={"target_db": "flight"},
-                 observation="loaded"),
-            Step(thought="filter", tool="FilterDB", arguments={"condition": f"Flight_Number={i}"})]
+    return [
+        Step(
+            thought=f"load the flight table for query {i}",
+            tool="LoadDB",
+            arguments={"target_db": "flight"},
+            observation="loaded",
+        ),
+        Step(thought="filter", tool="FilterDB", arguments={"condition": f"Flight_Number={i}"}),
+    ]
 
 
 def bench_size(
-    n: int, *, workdir: Path, repeats: int = 200, record_sample: int = 200, chunk: int = 100_000,
-    reference_max: int = 100_000, measure_mcp: MeasureMcp | None = None,
-    progress: Callable[[str], None] = lambda _: None, seed: int = 0,
+    n: int,
+    *,
+    workdir: Path,
+    repeats: int = 200,
+    record_sample: int = 200,
+    chunk: int = 100_000,
+    reference_max: int = 100_000,
+    measure_mcp: MeasureMcp | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """Build an n-experience pool and measure it; returns one row of the report."""
     rng = np.random.default_rng(seed)
@@ -122,8 +162,14 @@ def bench_size(
         if n <= reference_max:
             tools = [c for c in cols["tool_chain"]]
             for i in range(m):
-                ref_records.append({"emb": cols["trajectory_embedding"][i], "intent": cols["intent"][i],
-                                    "tools": tools[i], "id": cols["id"][i]})
+                ref_records.append(
+                    {
+                        "emb": cols["trajectory_embedding"][i],
+                        "intent": cols["intent"][i],
+                        "tools": tools[i],
+                        "id": cols["id"][i],
+                    }
+                )
         t0 = time.perf_counter()
         had_ann = pool.ann is not None
         pool.bulk_insert(cols)
@@ -139,8 +185,16 @@ def bench_size(
     side = ExperiencePool.create(workdir / f"bench-{n}-record.duckdb", embedder, intent_labels=None)
     t0 = time.perf_counter()
     for i in range(record_sample):
-        side.record(RecordRequest(task=f"how late was flight {i} on day {i % 28}", steps=_steps(i), success=True,
-                                  intent=INTENTS[i % 8], final_answer=str(i), judge="exact"))
+        side.record(
+            RecordRequest(
+                task=f"how late was flight {i} on day {i % 28}",
+                steps=_steps(i),
+                success=True,
+                intent=INTENTS[i % 8],
+                final_answer=str(i),
+                judge="exact",
+            )
+        )
     row["record_per_s"] = round(record_sample / (time.perf_counter() - t0), 1)
     side.close()
     progress(f"n={n}: measuring recall")
@@ -192,8 +246,14 @@ def bench_size(
     return row
 
 
-def run(sizes: list[int], *, workdir: Path | None = None, measure_mcp: MeasureMcp | None = None,
-        progress: Callable[[str], None] = lambda _: None, repeats: int = 200) -> dict[str, Any]:
+def run(
+    sizes: list[int],
+    *,
+    workdir: Path | None = None,
+    measure_mcp: MeasureMcp | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+    repeats: int = 200,
+) -> dict[str, Any]:
     """Benchmark every size; returns {"sizes": [row, ...]}."""
     tmp = None
     if workdir is None:
@@ -202,7 +262,9 @@ def run(sizes: list[int], *, workdir: Path | None = None, measure_mcp: MeasureMc
     try:
         rows = []
         for n in sizes:
-            rows.append(bench_size(n, workdir=workdir, measure_mcp=measure_mcp, progress=progress, repeats=repeats))
+            rows.append(
+                bench_size(n, workdir=workdir, measure_mcp=measure_mcp, progress=progress, repeats=repeats)
+            )
             gc.collect()
         return {"sizes": rows}
     finally:

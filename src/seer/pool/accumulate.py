@@ -37,29 +37,61 @@ def experience_row(exp: Experience, seq: int) -> dict[str, Any]:
     """The DuckDB row of an experience (vectors must be set)."""
     created = exp.created_at.astimezone(UTC).replace(tzinfo=None) if exp.created_at.tzinfo else exp.created_at
     return {
-        "seq": seq, "id": exp.id, "task": exp.task, "intent": exp.intent, "intent_source": exp.intent_source,
-        "steps": dumps([s.model_dump() for s in exp.steps]), "tool_chain": dumps(exp.tool_chain),
-        "template": template_key(exp.intent, exp.tool_chain), "norm_task": normalise_task(exp.task),
-        "demo_text": exp.demo_text, "tokens": approx_tokens(exp.demo_text),
+        "seq": seq,
+        "id": exp.id,
+        "task": exp.task,
+        "intent": exp.intent,
+        "intent_source": exp.intent_source,
+        "steps": dumps([s.model_dump() for s in exp.steps]),
+        "tool_chain": dumps(exp.tool_chain),
+        "template": template_key(exp.intent, exp.tool_chain),
+        "norm_task": normalise_task(exp.task),
+        "demo_text": exp.demo_text,
+        "tokens": approx_tokens(exp.demo_text),
         "query_embedding": np.asarray(exp.query_embedding, np.float32),
         "trajectory_embedding": np.asarray(exp.trajectory_embedding, np.float32),
-        "judge_kind": exp.judge_kind, "judge_verdict": exp.judge_verdict, "model": exp.model,
-        "embedder_id": exp.embedder_id, "source_task_id": exp.source_task_id, "final_answer": exp.final_answer,
-        "created_at": created, "times_recalled": exp.times_recalled, "times_in_success": exp.times_in_success,
+        "judge_kind": exp.judge_kind,
+        "judge_verdict": exp.judge_verdict,
+        "model": exp.model,
+        "embedder_id": exp.embedder_id,
+        "source_task_id": exp.source_task_id,
+        "final_answer": exp.final_answer,
+        "created_at": created,
+        "times_recalled": exp.times_recalled,
+        "times_in_success": exp.times_in_success,
     }
 
 
 def build_experience(
-    task: str, steps: list[Step], intent: str, intent_source: str, *, final_answer: str = "",
-    judge_kind: str = "unknown", judge_verdict: str = "", model: str | None = None,
-    source_task_id: str | None = None, embedder_id: str = "", ident: str | None = None,
+    task: str,
+    steps: list[Step],
+    intent: str,
+    intent_source: str,
+    *,
+    final_answer: str = "",
+    judge_kind: str = "unknown",
+    judge_verdict: str = "",
+    model: str | None = None,
+    source_task_id: str | None = None,
+    embedder_id: str = "",
+    ident: str | None = None,
 ) -> Experience:
     """An Experience (without vectors) from a cleaned trajectory."""
     return Experience(
-        id=ident or new_id(), task=task, intent=intent, intent_source=intent_source,  # type: ignore[arg-type]
-        steps=steps, tool_chain=[s.tool for s in steps], demo_text=render_demo(task, steps),
-        judge_kind=judge_kind, judge_verdict=judge_verdict, model=model, embedder_id=embedder_id,
-        source_task_id=source_task_id, final_answer=final_answer, created_at=datetime.now(UTC),
+        id=ident or new_id(),
+        task=task,
+        intent=intent,
+        intent_source=intent_source,  # type: ignore[arg-type]
+        steps=steps,
+        tool_chain=[s.tool for s in steps],
+        demo_text=render_demo(task, steps),
+        judge_kind=judge_kind,
+        judge_verdict=judge_verdict,
+        model=model,
+        embedder_id=embedder_id,
+        source_task_id=source_task_id,
+        final_answer=final_answer,
+        created_at=datetime.now(UTC),
     )
 
 

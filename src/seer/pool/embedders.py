@@ -30,8 +30,15 @@ MINILM_DIM = 384
 class Embedder(Protocol):
     """Text → L2-normalised float32 vectors of a fixed dimension; `id` names the model."""
 
-    id: str
-    dim: int
+    @property
+    def id(self) -> str:
+        """Model id stored with every pool (vectors of different ids are never mixed)."""
+        ...
+
+    @property
+    def dim(self) -> int:
+        """Embedding dimension."""
+        ...
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts → float32 array (len(texts), dim), rows of unit length."""
@@ -78,8 +85,9 @@ class SentenceTransformerEmbedder:
                 from sentence_transformers import SentenceTransformer
 
                 self._model = SentenceTransformer(self._source, device=self.device)
-                getter = getattr(self._model, "get_embedding_dimension", None) or getattr(
-                    self._model, "get_sentence_embedding_dimension"
+                getter = (
+                    getattr(self._model, "get_embedding_dimension", None)
+                    or self._model.get_sentence_embedding_dimension
                 )
                 dim = getter()
                 if self._dim is not None and dim != self._dim:
@@ -88,7 +96,7 @@ class SentenceTransformerEmbedder:
         return self._model
 
     @property
-    def dim(self) -> int:  # type: ignore[override]
+    def dim(self) -> int:
         """Embedding dimension (loads the model for names other than the packaged default)."""
         if self._dim is None:
             self._load()
@@ -101,7 +109,10 @@ class SentenceTransformerEmbedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         model = self._load()
         vectors = model.encode(
-            list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
             show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)

@@ -16,15 +16,15 @@ import numpy as np
 from seer.config import pools_dir
 from seer.pool import recall as R
 from seer.pool.accumulate import Capacity, build_experience, clean_steps, experience_row, is_duplicate
-from seer.pool.embedders import Embedder, EmbeddingCache, SentenceTransformerEmbedder, embedder_from_id
+from seer.pool.embedders import Embedder, EmbeddingCache, embedder_from_id, load_embedder
 from seer.pool.intent import TOOLQA_INTENTS, IntentClassifier
 from seer.pool.mirror import AnnIndex, Mirror
 from seer.pool.models import (
     Experience,
     PoolError,
     PoolStats,
-    RecallRequest,
     RecalledExperience,
+    RecallRequest,
     RecordOutcome,
     RecordRequest,
     Step,
@@ -85,8 +85,14 @@ class ExperiencePool:
     """One named experience pool. Thread-safe: one instance serves many concurrent MCP clients."""
 
     def __init__(
-        self, store: PoolStore, embedder: Embedder, *, intent_labels: Mapping[str, str | Sequence[str]] | None,
-        capacity: Capacity, ann_threshold: int, persist_ann: bool,
+        self,
+        store: PoolStore,
+        embedder: Embedder,
+        *,
+        intent_labels: Mapping[str, str | Sequence[str]] | None,
+        capacity: Capacity,
+        ann_threshold: int,
+        persist_ann: bool,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -107,9 +113,16 @@ class ExperiencePool:
     # --------------------------------------------------------------- lifecycle
     @classmethod
     def open(
-        cls, name_or_path: str | Path, embedder: Embedder | None = None, *, create: bool = True,
-        intent_labels: Mapping[str, str | Sequence[str]] | None = TOOLQA_INTENTS, capacity: Capacity | None = None,
-        ann_threshold: int = ANN_THRESHOLD, persist_ann: bool = True, migrate_upto: int | None = None,
+        cls,
+        name_or_path: str | Path,
+        embedder: Embedder | None = None,
+        *,
+        create: bool = True,
+        intent_labels: Mapping[str, str | Sequence[str]] | None = TOOLQA_INTENTS,
+        capacity: Capacity | None = None,
+        ann_threshold: int = ANN_THRESHOLD,
+        persist_ann: bool = True,
+        migrate_upto: int | None = None,
     ) -> ExperiencePool:
         """Open or create a pool. Without an embedder: the pool's own (existing) or the offline MiniLM."""
         path, label = pool_path(name_or_path)
@@ -117,24 +130,44 @@ class ExperiencePool:
             meta = PoolStore._inspect(path, label)
             embedder = embedder_from_id(meta["embedder_id"])
         if embedder is None:
-            embedder = SentenceTransformerEmbedder()
-        store = PoolStore.open(path, embedder.id, embedder.dim, label=label, create=create, migrate_upto=migrate_upto)
+            embedder = load_embedder("default")
+        store = PoolStore.open(
+            path, embedder.id, embedder.dim, label=label, create=create, migrate_upto=migrate_upto
+        )
         if store.dim != embedder.dim:
             store.close()
-            raise PoolError(f"pool {label} stores {store.dim}-d vectors, embedder {embedder.id} gives {embedder.dim}-d")
-        return cls(store, embedder, intent_labels=intent_labels, capacity=capacity or Capacity(),
-                   ann_threshold=ann_threshold, persist_ann=persist_ann)
+            raise PoolError(
+                f"pool {label} stores {store.dim}-d vectors, embedder {embedder.id} gives {embedder.dim}-d"
+            )
+        return cls(
+            store,
+            embedder,
+            intent_labels=intent_labels,
+            capacity=capacity or Capacity(),
+            ann_threshold=ann_threshold,
+            persist_ann=persist_ann,
+        )
 
     @classmethod
     def create(cls, name_or_path: str | Path, embedder: Embedder, **kwargs: Any) -> ExperiencePool:
         """Create a new pool (an existing one is opened if the embedder matches)."""
         path, label = pool_path(name_or_path)
-        store = PoolStore.open(path, embedder.id, embedder.dim, label=label, create=True,
-                               migrate_upto=kwargs.pop("migrate_upto", None))
-        return cls(store, embedder, intent_labels=kwargs.pop("intent_labels", TOOLQA_INTENTS),
-                   capacity=kwargs.pop("capacity", None) or Capacity(),
-                   ann_threshold=kwargs.pop("ann_threshold", ANN_THRESHOLD),
-                   persist_ann=kwargs.pop("persist_ann", True))
+        store = PoolStore.open(
+            path,
+            embedder.id,
+            embedder.dim,
+            label=label,
+            create=True,
+            migrate_upto=kwargs.pop("migrate_upto", None),
+        )
+        return cls(
+            store,
+            embedder,
+            intent_labels=kwargs.pop("intent_labels", TOOLQA_INTENTS),
+            capacity=kwargs.pop("capacity", None) or Capacity(),
+            ann_threshold=kwargs.pop("ann_threshold", ANN_THRESHOLD),
+            persist_ann=kwargs.pop("persist_ann", True),
+        )
 
     @property
     def name(self) -> str:
@@ -148,8 +181,11 @@ class ExperiencePool:
         return self.path.with_name(self.path.name + ".ann")
 
     def _ann_stamp(self) -> dict[str, Any]:
-        return {"generation": self.store.meta.get("generation"), "n": self.mirror.live,
-                "embedder": self.store.embedder_id}
+        return {
+            "generation": self.store.meta.get("generation"),
+            "n": self.mirror.live,
+            "embedder": self.store.embedder_id,
+        }
 
     def _load(self) -> None:
         cols = self.store.load_mirror()
@@ -160,13 +196,20 @@ class ExperiencePool:
         self._maybe_build_ann()
 
     def _append_mirror(self, cols: dict[str, Any], *, index: bool = True) -> None:
-        slots = self.mirror.append({
-            "seq": cols["seq"], "id": cols["id"], "intent": cols["intent"],
-            "tool_chain": [json.loads(c) if isinstance(c, str) else list(c) for c in cols["tool_chain"]],
-            "template": cols["template"], "source_task_id": cols["source_task_id"],
-            "tokens": cols["tokens"], "seed": np.asarray(cols["judge_kind"]) == "seed",
-            "query": cols["query_embedding"], "trajectory": cols["trajectory_embedding"],
-        })
+        slots = self.mirror.append(
+            {
+                "seq": cols["seq"],
+                "id": cols["id"],
+                "intent": cols["intent"],
+                "tool_chain": [json.loads(c) if isinstance(c, str) else list(c) for c in cols["tool_chain"]],
+                "template": cols["template"],
+                "source_task_id": cols["source_task_id"],
+                "tokens": cols["tokens"],
+                "seed": np.asarray(cols["judge_kind"]) == "seed",
+                "query": cols["query_embedding"],
+                "trajectory": cols["trajectory_embedding"],
+            }
+        )
         if index and self.ann is not None:
             self.ann.add(self.mirror, slots)
         elif index:
@@ -236,7 +279,9 @@ class ExperiencePool:
             intent_code = m.intents.get(intent)
             mode = "ranked"
             if req.strategy in ("static", "random"):
-                pool_slots = np.flatnonzero(m.alive[: m.n] & m.seed[: m.n]) if req.strategy == "static" else None
+                pool_slots = (
+                    np.flatnonzero(m.alive[: m.n] & m.seed[: m.n]) if req.strategy == "static" else None
+                )
                 if pool_slots is not None and len(pool_slots) == 0:
                     pool_slots = None
                 slots = pool_slots
@@ -255,12 +300,18 @@ class ExperiencePool:
         rows = self._display_rows(seqs)
         results = [
             RecalledExperience(
-                id=ident, task=rows[seq]["task"], intent=rows[seq]["intent"],
-                demo_text=rows[seq]["demo_text"], tool_chain=rows[seq]["tool_chain"],
-                score=float(scored.score[p]), s1=float(scored.s1[p]), s2=float(scored.s2[p]),
+                id=ident,
+                task=rows[seq]["task"],
+                intent=rows[seq]["intent"],
+                demo_text=rows[seq]["demo_text"],
+                tool_chain=rows[seq]["tool_chain"],
+                score=float(scored.score[p]),
+                s1=float(scored.s1[p]),
+                s2=float(scored.s2[p]),
                 s3=float(scored.s3[p]),
             )
-            for ident, seq, p in zip(ids, seqs, positions, strict=True) if seq in rows
+            for ident, seq, p in zip(ids, seqs, positions, strict=True)
+            if seq in rows
         ]
         if req.order == "shuffled":
             results = R.shuffle(results, seed)
@@ -285,7 +336,10 @@ class ExperiencePool:
             with self.store.lock:
                 fetched = self.store.con.execute(
                     "SELECT seq, task, intent, demo_text, tool_chain FROM experiences WHERE seq IN ("
-                    + ", ".join("?" for _ in missing) + ")", missing).fetchall()
+                    + ", ".join("?" for _ in missing)
+                    + ")",
+                    missing,
+                ).fetchall()
             with self.lock:
                 for seq, task, intent, demo, chain in fetched:
                     row = {"task": task, "intent": intent, "demo_text": demo, "tool_chain": json.loads(chain)}
@@ -296,7 +350,9 @@ class ExperiencePool:
 
     def _count_recalled(self, ids: Sequence[str]) -> None:
         with self.lock:
-            seqs = [int(self.mirror.seq[self.mirror.slot_of_id[i]]) for i in ids if i in self.mirror.slot_of_id]
+            seqs = [
+                int(self.mirror.seq[self.mirror.slot_of_id[i]]) for i in ids if i in self.mirror.slot_of_id
+            ]
         with self._writer.lock:
             self._writer.recalled.update(seqs)
 
@@ -305,7 +361,9 @@ class ExperiencePool:
         """Store a successful trajectory (Algorithm 2) with dedup and capacity; credit recalled ids."""
         if not request.success:
             self._credit([], request.recalled_ids, success=False)
-            return RecordOutcome(stored=False, reason="not successful: only successful trajectories are stored")
+            return RecordOutcome(
+                stored=False, reason="not successful: only successful trajectories are stored"
+            )
         steps = clean_steps(request.steps)
         if not steps:
             return RecordOutcome(stored=False, reason="no successful tool step to learn from")
@@ -316,8 +374,15 @@ class ExperiencePool:
                 raise PoolError("record needs an intent: this pool has no intent labels to infer one")
             intent, source = self.classifier.classify_vectors(vectors[:1])[0], "inferred"
         exp = build_experience(
-            request.task, steps, intent, source, final_answer=request.final_answer, judge_kind=request.judge,
-            judge_verdict=request.judge_verdict, model=request.model, source_task_id=request.source_task_id,
+            request.task,
+            steps,
+            intent,
+            source,
+            final_answer=request.final_answer,
+            judge_kind=request.judge,
+            judge_verdict=request.judge_verdict,
+            model=request.model,
+            source_task_id=request.source_task_id,
             embedder_id=self.embedder.id,
         )
         exp.query_embedding = vectors[0].tolist()
@@ -327,20 +392,30 @@ class ExperiencePool:
             dup = self._find_duplicate(exp, vectors[0])
             if dup is not None:
                 self._credit([], request.recalled_ids, success=True)
-                return RecordOutcome(stored=False, id=None, merged_into=dup,
-                                     reason=f"duplicate of {dup} (same intent, tool chain and task)")
+                return RecordOutcome(
+                    stored=False,
+                    id=None,
+                    merged_into=dup,
+                    reason=f"duplicate of {dup} (same intent, tool chain and task)",
+                )
             self._insert([exp], credit=request.recalled_ids)
             evicted = self._enforce_capacity(intent)
         reason = "stored" + (f"; evicted {len(evicted)} least useful" if evicted else "")
-        return RecordOutcome(stored=exp.id not in evicted, id=exp.id if exp.id not in evicted else None,
-                             reason=reason if exp.id not in evicted else "evicted at once: pool is full")
+        return RecordOutcome(
+            stored=exp.id not in evicted,
+            id=exp.id if exp.id not in evicted else None,
+            reason=reason if exp.id not in evicted else "evicted at once: pool is full",
+        )
 
     def _credit(self, _unused: list[str], recalled_ids: Sequence[str], *, success: bool) -> None:
         if not success or not recalled_ids:
             return
         with self.lock:
-            seqs = Counter(int(self.mirror.seq[self.mirror.slot_of_id[i]])
-                           for i in recalled_ids if i in self.mirror.slot_of_id)
+            seqs = Counter(
+                int(self.mirror.seq[self.mirror.slot_of_id[i]])
+                for i in recalled_ids
+                if i in self.mirror.slot_of_id
+            )
         self.store.add_counts("times_in_success", dict(seqs))
 
     def _find_duplicate(self, exp: Experience, qvec: np.ndarray) -> str | None:
@@ -352,8 +427,10 @@ class ExperiencePool:
         if len(slots) == 0:
             return None
         cos = m.vec["query"][slots] @ qvec
-        same = self.store.fetch("template = ? AND norm_task = ?", [template_key(exp.intent, exp.tool_chain),
-                                                                   normalise_task(exp.task)])
+        same = self.store.fetch(
+            "template = ? AND norm_task = ?",
+            [template_key(exp.intent, exp.tool_chain), normalise_task(exp.task)],
+        )
         same_ids = {r["id"] for r in same}
         same_text = np.array([m.ids[s] in same_ids for s in slots])
         hits = slots[is_duplicate(cos, same_text, self.capacity.dedup_cosine)]
@@ -366,19 +443,29 @@ class ExperiencePool:
                 first = self.store.reserve_seqs(con, len(exps))
                 rows = [experience_row(e, first + i) for i, e in enumerate(exps)]
                 self.store.insert_rows(con, rows)
-                seqs = Counter(int(self.mirror.seq[self.mirror.slot_of_id[i]])
-                               for i in credit if i in self.mirror.slot_of_id)
+                seqs = Counter(
+                    int(self.mirror.seq[self.mirror.slot_of_id[i]])
+                    for i in credit
+                    if i in self.mirror.slot_of_id
+                )
                 if seqs:
-                    con.execute("UPDATE experiences SET times_in_success = times_in_success + 1 "
-                                "WHERE seq IN (SELECT unnest(?::BIGINT[]))", [list(seqs)])
+                    con.execute(
+                        "UPDATE experiences SET times_in_success = times_in_success + 1 "
+                        "WHERE seq IN (SELECT unnest(?::BIGINT[]))",
+                        [list(seqs)],
+                    )
             self._append_rows(rows)
 
     def _append_rows(self, rows: Sequence[dict[str, Any]]) -> None:
         cols = {
-            "seq": np.array([r["seq"] for r in rows], np.int64), "id": [r["id"] for r in rows],
-            "intent": [r["intent"] for r in rows], "tool_chain": [r["tool_chain"] for r in rows],
-            "template": [r["template"] for r in rows], "source_task_id": [r["source_task_id"] for r in rows],
-            "tokens": np.array([r["tokens"] for r in rows]), "judge_kind": [r["judge_kind"] for r in rows],
+            "seq": np.array([r["seq"] for r in rows], np.int64),
+            "id": [r["id"] for r in rows],
+            "intent": [r["intent"] for r in rows],
+            "tool_chain": [r["tool_chain"] for r in rows],
+            "template": [r["template"] for r in rows],
+            "source_task_id": [r["source_task_id"] for r in rows],
+            "tokens": np.array([r["tokens"] for r in rows]),
+            "judge_kind": [r["judge_kind"] for r in rows],
             "query_embedding": np.stack([r["query_embedding"] for r in rows]),
             "trajectory_embedding": np.stack([r["trajectory_embedding"] for r in rows]),
         }
@@ -403,8 +490,11 @@ class ExperiencePool:
 
     def _evict(self, where: str, params: list[Any], n: int) -> list[str]:
         rows = self.store.con.execute(
-            f"SELECT id FROM experiences WHERE {where} ORDER BY times_in_success ASC, created_at ASC, seq ASC "
-            f"LIMIT {int(n)}", params).fetchall()
+            f"SELECT id FROM experiences WHERE {where} "
+            "ORDER BY times_in_success ASC, created_at ASC, seq ASC "
+            f"LIMIT {int(n)}",
+            params,
+        ).fetchall()
         ids = [r[0] for r in rows]
         self._delete(ids)
         return ids
@@ -444,7 +534,10 @@ class ExperiencePool:
                 e.query_embedding = vecs[2 * i].tolist()
                 e.trajectory_embedding = vecs[2 * i + 1].tolist()
         for e in fresh:
-            if len(e.query_embedding or []) != self.store.dim or len(e.trajectory_embedding or []) != self.store.dim:
+            if (
+                len(e.query_embedding or []) != self.store.dim
+                or len(e.trajectory_embedding or []) != self.store.dim
+            ):
                 raise PoolError(f"experience {e.id}: vectors must have {self.store.dim} dimensions")
             e.embedder_id = self.embedder.id
         if fresh:
@@ -452,7 +545,7 @@ class ExperiencePool:
         return [e.id for e in fresh]
 
     def bulk_insert(self, cols: dict[str, Any]) -> None:
-        """Fast path for synthetic/bulk loads: numpy columns (see store.COLUMNS minus seq), one transaction."""
+        """Fast path for bulk loads: numpy columns (store.COLUMNS minus seq), one transaction."""
         n = len(cols["id"])
         with self.lock:
             with self.store.transaction() as con:
@@ -490,16 +583,27 @@ class ExperiencePool:
         """Counts per intent and usage totals."""
         self.flush()
         with self.store.lock:
-            per = dict(self.store.con.execute(
-                "SELECT intent, count(*) FROM experiences GROUP BY intent ORDER BY intent").fetchall())
+            per = dict(
+                self.store.con.execute(
+                    "SELECT intent, count(*) FROM experiences GROUP BY intent ORDER BY intent"
+                ).fetchall()
+            )
             tot = self.store.con.execute(
                 "SELECT count(*), coalesce(sum(times_recalled),0), coalesce(sum(times_in_success),0) "
-                "FROM experiences").fetchone()
+                "FROM experiences"
+            ).fetchone()
         assert tot is not None
-        return PoolStats(name=self.name, path=str(self.path), count=int(tot[0]),
-                         per_intent={str(k): int(v) for k, v in per.items()}, embedder_id=self.store.embedder_id,
-                         dim=self.store.dim, schema_version=self.store.schema_version,
-                         times_recalled=int(tot[1]), times_in_success=int(tot[2]))
+        return PoolStats(
+            name=self.name,
+            path=str(self.path),
+            count=int(tot[0]),
+            per_intent={str(k): int(v) for k, v in per.items()},
+            embedder_id=self.store.embedder_id,
+            dim=self.store.dim,
+            schema_version=self.store.schema_version,
+            times_recalled=int(tot[1]),
+            times_in_success=int(tot[2]),
+        )
 
     def prune(self) -> dict[str, int]:
         """Merge duplicates (keep the most useful, sum its stats) and apply capacity limits."""
@@ -525,7 +629,9 @@ class ExperiencePool:
                         cos = float(m.vec["query"][s] @ m.vec["query"][k])
                         if cos >= self.capacity.dedup_cosine or row["norm_task"] == krow["norm_task"]:
                             self.store.add_counts("times_recalled", {int(m.seq[k]): row["times_recalled"]})
-                            self.store.add_counts("times_in_success", {int(m.seq[k]): row["times_in_success"]})
+                            self.store.add_counts(
+                                "times_in_success", {int(m.seq[k]): row["times_in_success"]}
+                            )
                             drop.append(m.ids[s])
                             break
                     else:
@@ -558,4 +664,3 @@ def _row_to_experience(row: dict[str, Any]) -> Experience:
         if key in data and data[key] is not None:
             data[key] = [float(x) for x in data[key]]
     return Experience.model_validate(data)
-

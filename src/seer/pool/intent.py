@@ -38,7 +38,8 @@ TOOLQA_INTENTS: dict[str, tuple[str, ...]] = {
         "Which organization is the author from, and how many papers did they write together?",
     ),
     "scirex": (
-        "What is the corresponding Accuracy score of the ResNet method on ImageNet dataset for Image_Classification task?",
+        "What is the corresponding Accuracy score of the ResNet method on ImageNet dataset "
+        "for Image_Classification task?",
         "What F1 / accuracy / BLEU score does the method achieve on the dataset for the task?",
         "Which method achieves the highest evaluation metric on this benchmark dataset?",
     ),

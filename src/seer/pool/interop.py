@@ -59,8 +59,13 @@ def parse_library(path: Path) -> list[Experience]:
                 raise InteropError(f"{where}: field 'steps[{j}]': {exc}") from exc
             steps.append(step.model_copy(update={"observation": obs[j]}))
         exp = build_experience(
-            str(record["question"]), steps, str(record["class"]), "gold", judge_kind="seed",
-            judge_verdict="official SEER library", source_task_id=str(record["id"]),
+            str(record["question"]),
+            steps,
+            str(record["class"]),
+            "gold",
+            judge_kind="seed",
+            judge_verdict="official SEER library",
+            source_task_id=str(record["id"]),
             final_answer=str(steps[-1].arguments.get("answer", "")) if steps[-1].tool == "Finish" else "",
             ident=f"seed-{record['id']}",
         )
@@ -73,7 +78,9 @@ def render_library_record(exp: Experience) -> dict[str, Any]:
     from seer.pool.render import render_arguments
 
     return {
-        "id": exp.source_task_id or exp.id, "class": exp.intent, "question": exp.task,
+        "id": exp.source_task_id or exp.id,
+        "class": exp.intent,
+        "question": exp.task,
         "steps": [render_step(s, i) for i, s in enumerate(exp.steps, 1)],
         "tools": [s.tool for s in exp.steps],
         "parameters": [render_arguments(s.arguments) for s in exp.steps[1:]] if exp.steps else [],

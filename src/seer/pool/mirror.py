@@ -66,14 +66,28 @@ class Mirror:
         if need <= self.cap:
             return
         cap = max(need, self.cap * 2, 1024)
-        old = (self.seq, self.vec, self.intent, self.template, self.task, self.tokens, self.seed, self.alive,
-               self.masks)
+        old = (
+            self.seq,
+            self.vec,
+            self.intent,
+            self.template,
+            self.task,
+            self.tokens,
+            self.seed,
+            self.alive,
+            self.masks,
+        )
         width = self.masks.shape[1]
         self._alloc(cap)
         self.masks = np.zeros((cap, width), np.uint64)
         n = self.n
         self.seq[:n], self.intent[:n], self.template[:n] = old[0][:n], old[2][:n], old[3][:n]
-        self.task[:n], self.tokens[:n], self.seed[:n], self.alive[:n] = old[4][:n], old[5][:n], old[6][:n], old[7][:n]
+        self.task[:n], self.tokens[:n], self.seed[:n], self.alive[:n] = (
+            old[4][:n],
+            old[5][:n],
+            old[6][:n],
+            old[7][:n],
+        )
         self.masks[:n] = old[8][:n]
         for c in COLUMNS:
             self.vec[c][:n] = old[1][c][:n]
@@ -104,7 +118,9 @@ class Mirror:
         self.vec["trajectory"][sl] = cols["trajectory"]
         self.intent[sl] = [self.intents.code(x) for x in cols["intent"]]
         self.template[sl] = [self.templates.code(x) for x in cols["template"]]
-        self.task[sl] = [self.tasks.get(None) if x is None else self.tasks.code(x) for x in cols["source_task_id"]]
+        self.task[sl] = [
+            self.tasks.get(None) if x is None else self.tasks.code(x) for x in cols["source_task_id"]
+        ]
         self.tokens[sl] = cols["tokens"]
         self.seed[sl] = cols["seed"]
         self.alive[sl] = True
@@ -167,8 +183,14 @@ class AnnIndex:
     def _new(self) -> Any:
         from usearch.index import Index
 
-        return Index(ndim=self.dim, metric="cos", dtype=self.dtype, connectivity=self.connectivity,
-                     expansion_add=64, expansion_search=64)
+        return Index(
+            ndim=self.dim,
+            metric="cos",
+            dtype=self.dtype,
+            connectivity=self.connectivity,
+            expansion_add=64,
+            expansion_search=64,
+        )
 
     def add(self, mirror: Mirror, slots: np.ndarray) -> None:
         """Index the given slots (incremental)."""

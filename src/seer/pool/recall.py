@@ -86,7 +86,11 @@ class Scored:
 
 
 def score_slots(
-    mirror: Mirror, slots: np.ndarray | None, request: RecallRequest, qplan: QueryPlan, vector: np.ndarray,
+    mirror: Mirror,
+    slots: np.ndarray | None,
+    request: RecallRequest,
+    qplan: QueryPlan,
+    vector: np.ndarray,
     intent_code: int,
 ) -> Scored:
     """All three terms and the score for the given slots (None = every slot; dead slots score -inf)."""
@@ -101,8 +105,9 @@ def score_slots(
     return Scored(np.arange(n) if slots is None else slots, score, s1, s2, s3)
 
 
-def candidate_slots(mirror: Mirror, ann: AnnIndex | None, qplan: QueryPlan, vector: np.ndarray, k: int,
-                    factor: int = 50) -> np.ndarray | None:
+def candidate_slots(
+    mirror: Mirror, ann: AnnIndex | None, qplan: QueryPlan, vector: np.ndarray, k: int, factor: int = 50
+) -> np.ndarray | None:
     """Candidate slots from the ANN index (None = score every slot exactly)."""
     if ann is None or len(ann) == 0:
         return None

@@ -31,7 +31,8 @@ def _m0001_initial(con: duckdb.DuckDBPyConnection, dim: int) -> None:
         f"""CREATE TABLE experiences (
             seq BIGINT NOT NULL, id VARCHAR NOT NULL, task VARCHAR NOT NULL, intent VARCHAR NOT NULL,
             intent_source VARCHAR, steps VARCHAR, tool_chain VARCHAR, template VARCHAR, norm_task VARCHAR,
-            demo_text VARCHAR, tokens INTEGER, query_embedding FLOAT[{dim}], trajectory_embedding FLOAT[{dim}],
+            demo_text VARCHAR, tokens INTEGER,
+            query_embedding FLOAT[{dim}], trajectory_embedding FLOAT[{dim}],
             judge_kind VARCHAR, judge_verdict VARCHAR, model VARCHAR, embedder_id VARCHAR,
             source_task_id VARCHAR, final_answer VARCHAR, created_at TIMESTAMP,
             times_recalled BIGINT DEFAULT 0, times_in_success BIGINT DEFAULT 0)"""
@@ -61,9 +62,27 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 COLUMNS = (
-    "seq", "id", "task", "intent", "intent_source", "steps", "tool_chain", "template", "norm_task",
-    "demo_text", "tokens", "query_embedding", "trajectory_embedding", "judge_kind", "judge_verdict",
-    "model", "embedder_id", "source_task_id", "final_answer", "created_at", "times_recalled",
+    "seq",
+    "id",
+    "task",
+    "intent",
+    "intent_source",
+    "steps",
+    "tool_chain",
+    "template",
+    "norm_task",
+    "demo_text",
+    "tokens",
+    "query_embedding",
+    "trajectory_embedding",
+    "judge_kind",
+    "judge_verdict",
+    "model",
+    "embedder_id",
+    "source_task_id",
+    "final_answer",
+    "created_at",
+    "times_recalled",
     "times_in_success",
 )
 _LOCK_PID = re.compile(r"\(PID (\d+)\)")
@@ -78,7 +97,9 @@ def _duck_error(path: Path, exc: Exception, label: str) -> PoolError:
             f"pool {label} is open in another process{who}; DuckDB allows one writer per file — "
             f"use that process (e.g. its MCP server) or stop it first. File: {path}"
         )
-    return PoolError(f"{path} is not a readable DuckDB database ({text.splitlines()[0]}); it was left untouched")
+    return PoolError(
+        f"{path} is not a readable DuckDB database ({text.splitlines()[0]}); it was left untouched"
+    )
 
 
 def _read_meta(con: duckdb.DuckDBPyConnection) -> dict[str, str] | None:
@@ -107,8 +128,14 @@ class PoolStore:
     # ----------------------------------------------------------------- opening
     @classmethod
     def open(
-        cls, path: Path, embedder_id: str | None, dim: int | None, *, label: str | None = None,
-        create: bool = True, migrate_upto: int | None = None,
+        cls,
+        path: Path,
+        embedder_id: str | None,
+        dim: int | None,
+        *,
+        label: str | None = None,
+        create: bool = True,
+        migrate_upto: int | None = None,
     ) -> PoolStore:
         """Open (or create) the pool file; refuses foreign/corrupt files and a different embedder."""
         label = label or path.stem
@@ -138,8 +165,15 @@ class PoolStore:
                     now = datetime.now(UTC).isoformat()
                     con.executemany(
                         "INSERT INTO meta VALUES (?, ?)",
-                        [["app", APP], ["schema_version", "0"], ["embedder_id", embedder_id], ["dim", str(dim)],
-                         ["created_at", now], ["generation", "0"], ["next_seq", "1"]],
+                        [
+                            ["app", APP],
+                            ["schema_version", "0"],
+                            ["embedder_id", embedder_id],
+                            ["dim", str(dim)],
+                            ["created_at", now],
+                            ["generation", "0"],
+                            ["next_seq", "1"],
+                        ],
                     )
             except BaseException:
                 con.close()
@@ -180,7 +214,8 @@ class PoolStore:
             raise PoolError(f"{path}: seer meta table is incomplete ({exc}); it was left untouched") from exc
         if version > SCHEMA_VERSION:
             raise PoolError(
-                f"pool {label} has schema version {version}, newer than this seer ({SCHEMA_VERSION}); upgrade seer"
+                f"pool {label} has schema version {version}, newer than this seer "
+                f"({SCHEMA_VERSION}); upgrade seer"
             )
         return meta
 
@@ -260,7 +295,9 @@ class PoolStore:
         view = f"_bulk_{threading.get_ident()}"
         con.register(view, source)
         try:
-            con.execute(f"INSERT INTO experiences ({', '.join(COLUMNS)}) SELECT {', '.join(selects)} FROM {view}")
+            con.execute(
+                f"INSERT INTO experiences ({', '.join(COLUMNS)}) SELECT {', '.join(selects)} FROM {view}"
+            )
         finally:
             con.unregister(view)
 
@@ -277,11 +314,22 @@ class PoolStore:
                 "query_embedding, trajectory_embedding FROM experiences ORDER BY seq"
             ).fetchnumpy()
         out: dict[str, Any] = {}
-        for key in ("seq", "id", "intent", "tool_chain", "template", "source_task_id", "tokens", "judge_kind"):
+        for key in (
+            "seq",
+            "id",
+            "intent",
+            "tool_chain",
+            "template",
+            "source_task_id",
+            "tokens",
+            "judge_kind",
+        ):
             out[key] = np.asarray(res[key])
         for key in ("query_embedding", "trajectory_embedding"):
             col = res[key]
-            out[key] = np.stack(list(col)).astype(np.float32) if len(col) else np.zeros((0, self.dim), np.float32)
+            out[key] = (
+                np.stack(list(col)).astype(np.float32) if len(col) else np.zeros((0, self.dim), np.float32)
+            )
         return out
 
     def fetch(
@@ -290,7 +338,8 @@ class PoolStore:
         """Rows matching a WHERE clause as dicts (vectors only on request)."""
         cols = [c for c in COLUMNS if vectors or not c.endswith("_embedding")]
         with self.lock:
-            cur = self.con.execute(f"SELECT {', '.join(cols)} FROM experiences WHERE {where} ORDER BY seq"
+            cur = self.con.execute(
+                f"SELECT {', '.join(cols)} FROM experiences WHERE {where} ORDER BY seq"
                 + (f" LIMIT {int(limit)}" if limit else ""),
                 params,
             )
@@ -300,7 +349,8 @@ class PoolStore:
     def cache_load(self, keys: list[str]) -> dict[str, np.ndarray]:
         with self.lock:
             rows = self.con.execute(
-                "SELECT sha256, vec FROM embedding_cache WHERE sha256 IN (" + ", ".join("?" for _ in keys)
+                "SELECT sha256, vec FROM embedding_cache WHERE sha256 IN ("
+                + ", ".join("?" for _ in keys)
                 + ") AND embedder_id = ?",
                 [*keys, self.embedder_id],
             ).fetchall()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import logging
+import operator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -61,6 +63,16 @@ def _request_key(ctx: Context) -> str:
     return client_key(session_id, ctx.request_context.meta, headers)
 
 
+_JSON_TYPES: dict[str, Any] = {"string": str, "number": float, "integer": int, "boolean": bool}
+
+
+def _python_type(schema: dict[str, Any]) -> Any:
+    """The Python annotation for a JSON-schema property (a union for ``["string", "number"]``)."""
+    kinds = schema.get("type", "string")
+    types = [_JSON_TYPES[k] for k in ([kinds] if isinstance(kinds, str) else kinds)]
+    return functools.reduce(operator.or_, types)
+
+
 def _tool_function(spec: ToolSpec, states: ClientStates[ToolSession]) -> Any:
     """An async MCP tool function with the spec's keyword arguments, bound to the caller's state."""
 
@@ -80,7 +92,7 @@ def _tool_function(spec: ToolSpec, states: ClientStates[ToolSession]) -> Any:
     properties = spec.parameters.get("properties", {})
     required = set(spec.parameters.get("required", properties))
     for name, schema in properties.items():
-        annotation = Annotated[str, Field(description=schema.get("description", ""))]
+        annotation = Annotated[_python_type(schema), Field(description=schema.get("description", ""))]
         default = inspect.Parameter.empty if name in required else schema.get("default", "")
         params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation,
                                         default=default))

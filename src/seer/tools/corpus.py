@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import uuid
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,6 +86,9 @@ class Corpus:
         self._tables: dict[str, Table] = {}
         self._files: dict[str, Path] = {}
         self._hub: duckdb.DuckDBPyConnection | None = None
+        # every hub opened, closed together: a replaced hub may still serve a running query
+        self._hubs: list[duckdb.DuckDBPyConnection] = []
+        self._finalizer = weakref.finalize(self, _close_all, self._hubs)
         self._hub_domains: frozenset[str] = frozenset()
         self._dblp: DblpData | None = None
         self._indexes: dict[str, Bm25Index] = {}
@@ -186,6 +190,7 @@ class Corpus:
                 ).fetchall()
                 self._tables[domain] = Table(domain, tuple(Column(*row) for row in rows))
         self._hub = con
+        self._hubs.append(con)
         self._hub_domains = frozenset(self._files)
 
     def query(
@@ -211,6 +216,13 @@ class Corpus:
             timer.cancel()
             cur.close()
 
+    def close(self) -> None:
+        """Close the DuckDB connections (also done when the corpus is garbage-collected or at exit)."""
+        with self._lock:
+            self._finalizer()
+            self._finalizer = weakref.finalize(self, _close_all, self._hubs)
+            self._hub, self._hub_domains = None, frozenset()
+
     # -- graphs and text --------------------------------------------------------------------
     def dblp(self) -> DblpData:
         """The DBLP graphs and name dictionaries (loaded once, with a restricted unpickler)."""
@@ -227,3 +239,9 @@ class Corpus:
             if domain not in self._indexes:
                 self._indexes[domain] = Bm25Index.from_jsonl(path, _TEXT_FIELDS[domain])
             return self._indexes[domain]
+
+
+def _close_all(connections: list[duckdb.DuckDBPyConnection]) -> None:
+    for con in connections:
+        con.close()
+    connections.clear()

@@ -9,7 +9,6 @@ objects or detaching the tables other sessions use.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import duckdb
@@ -20,14 +19,11 @@ from seer.tools.errors import ToolError
 MAX_ROWS = 100
 DEFAULT_TIMEOUT = 10.0
 
-_parser = duckdb.connect()  # only used to classify statements; guarded by _parser_lock
-_parser_lock = threading.Lock()
-
 
 def _single_select(query: str) -> str:
     try:
-        with _parser_lock:
-            statements = _parser.extract_statements(query)
+        with duckdb.connect() as parser:  # a throwaway in-memory database, only to classify
+            statements = parser.extract_statements(query)
     except duckdb.Error as exc:
         raise ToolError(
             f"There is something wrong with the SQL command you send: {_first_line(exc)}"

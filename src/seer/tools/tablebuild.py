@@ -28,9 +28,9 @@ PANDAS_NA = [
     "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
 ]  # fmt: skip
 _JSON_NULL = "\x00seer-null\x00"
-# pandas' number syntax, tested with trim() + TRY_CAST (regexes are ~3x slower on 4M rows)
-_INT_CHARS = " +-0123456789"
-_FLOAT_CHARS = " +-.0123456789eE"
+# pandas' number syntax (RE2 regexes: as fast as TRY_CAST here and stricter than DuckDB's casts)
+_INT_RE = r"^\s*[+-]?\d{1,18}\s*$"
+_FLOAT_RE = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
 _BOOLS = ("True", "False", "TRUE", "FALSE", "true", "false")
 
 
@@ -170,8 +170,8 @@ def _infer_kinds(con: duckdb.DuckDBPyConnection, raw: str, names: list[str]) -> 
     bools = ", ".join(quote_literal(b) for b in _BOOLS)
     for name in names:
         c = quote_ident(name)
-        is_int = f"(trim({c}, '{_INT_CHARS}') = '' AND TRY_CAST({c} AS BIGINT) IS NOT NULL)"
-        is_float = f"(trim({c}, '{_FLOAT_CHARS}') = '' AND TRY_CAST({c} AS DOUBLE) IS NOT NULL)"
+        is_int = f"regexp_full_match({c}, '{_INT_RE}')"
+        is_float = f"regexp_full_match({c}, '{_FLOAT_RE}')"
         parts += [
             f"count({c})",
             f"count(*) - count({c})",
