@@ -78,7 +78,8 @@ def row(label: str, out: Generation, model: LlamaCppModel) -> dict[str, Any]:
     print(
         f"{label:<22} prompt {out.prompt_tokens:4d} tok (cached {out.cached_prompt_tokens:4d}, "
         f"evaluated {int(evaluated):4d} in {p_s:5.2f}s = {p_rate:5.1f} tok/s) | "
-        f"gen {out.completion_tokens:3d} tok at {g_rate:5.1f} tok/s | {out.latency_s:5.2f}s | {out.finish_reason}"
+        f"gen {out.completion_tokens:3d} tok at {g_rate:5.1f} tok/s | "
+        f"{out.latency_s:5.2f}s | {out.finish_reason}"
     )
     print(f"    -> {out.text[:160]!r}")
     return record
@@ -87,7 +88,9 @@ def row(label: str, out: Generation, model: LlamaCppModel) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="default", choices=sorted(MODELS))
-    parser.add_argument("--fresh", action="store_true", help="assemble into a temp dir (time a cold assembly)")
+    parser.add_argument(
+        "--fresh", action="store_true", help="assemble into a temp dir (time a cold assembly)"
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--n-ctx", type=int, default=4096)
     parser.add_argument("--json", action="store_true", help="also print the results as JSON")
@@ -106,18 +109,37 @@ def main(argv: list[str] | None = None) -> int:
         model = LlamaCppModel(path, n_ctx=args.n_ctx, n_threads=args.threads)
         report["load_s"] = round(model.load_s, 2)
         report["rss_after_load_mb"] = round(rss_mb(), 0)
-        print(f"load        {model.load_s:.2f} s, RSS {rss_before:.0f} -> {report['rss_after_load_mb']:.0f} MB")
+        print(
+            f"load        {model.load_s:.2f} s, RSS {rss_before:.0f} -> {report['rss_after_load_mb']:.0f} MB"
+        )
 
         system = {"role": "system", "content": SYSTEM}
         runs = [
-            row("plain", model.generate(
-                [{"role": "user", "content": "Write a Python one-liner that reverses a string s."}],
-                max_tokens=48), model),
-            row("tool call (cold)", model.generate(
-                [system, {"role": "user", "content": "Question: How many flights left JFK on 2022-01-05?"}],
-                schema=SCHEMA, max_tokens=96), model),
+            row(
+                "plain",
+                model.generate(
+                    [{"role": "user", "content": "Write a Python one-liner that reverses a string s."}],
+                    max_tokens=48,
+                ),
+                model,
+            ),
+            row(
+                "tool call (cold)",
+                model.generate(
+                    [
+                        system,
+                        {"role": "user", "content": "Question: How many flights left JFK on 2022-01-05?"},
+                    ],
+                    schema=SCHEMA,
+                    max_tokens=96,
+                ),
+                model,
+            ),
         ]
-        q3 = [system, {"role": "user", "content": "Question: What was the highest coffee price in March 2021?"}]
+        q3 = [
+            system,
+            {"role": "user", "content": "Question: What was the highest coffee price in March 2021?"},
+        ]
         warm = model.generate(q3, schema=SCHEMA, max_tokens=96)
         runs.append(row("tool call (KV reuse)", warm, model))
         warm_prompt_s = model.last_timings["prompt_eval_s"]
@@ -135,7 +157,9 @@ def main(argv: list[str] | None = None) -> int:
         }
         try:
             parsed = json.loads(warm.text)
-            report["tool_call_valid"] = parsed.get("tool") in TOOLS and isinstance(parsed.get("arguments"), dict)
+            report["tool_call_valid"] = parsed.get("tool") in TOOLS and isinstance(
+                parsed.get("arguments"), dict
+            )
         except ValueError:
             report["tool_call_valid"] = False
         report["rss_end_mb"] = round(rss_mb(), 0)
@@ -145,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     kv = report["kv_reuse"]
     print(
         f"KV reuse    {kv['cached_tokens']}/{kv['prompt_tokens']} prompt tokens from cache: prompt eval "
-        f"{kv['prompt_eval_s_warm']:.2f}s warm vs {kv['prompt_eval_s_cold']:.2f}s cold; same output: {kv['same_output']}"
+        f"{kv['prompt_eval_s_warm']:.2f}s warm vs {kv['prompt_eval_s_cold']:.2f}s cold; "
+        f"same output: {kv['same_output']}"
     )
     print(f"tool call   valid JSON call: {report['tool_call_valid']}")
     print(f"RAM         RSS at end {report['rss_end_mb']:.0f} MB, peak {report['peak_rss_mb']:.0f} MB")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -78,12 +79,19 @@ def main(ctx: click.Context, http: str | None, corpus: Path | None, pool_name: s
         raise click.BadParameter(f"{corpus} is not a folder", param_hint="--corpus")
     config = ServerConfig(corpus=corpus or default_corpus(), pool=pool_name, embedder=embedder)
     server = build_server(config)
-    if http:
-        host, port = _parse_host_port(http)
-        click.echo(f"seer MCP server on http://{host}:{port}/mcp (pool {pool_name!r})", err=True)
-        server.run("streamable-http", host=host, port=port)
-    else:
-        server.run("stdio")
+    try:
+        if http:
+            host, port = _parse_host_port(http)
+            click.echo(f"seer MCP server on http://{host}:{port}/mcp (pool {pool_name!r})", err=True)
+            server.mcp.run("streamable-http", host=host, port=port)
+        else:
+            server.mcp.run("stdio")
+    finally:
+        server.close()  # checkpoints the pool file
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip interpreter finalisation: DuckDB's nanobind bindings print spurious leak reports there.
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,15 @@
-"""`seer-mcp demo --scripted`: a scripted tool chain through a real MCP client (no model needed).
+"""`seer-mcp demo`: the main job — the embedded Qwen model through the MCP server, react vs seer.
 
-The main demo (`seer-mcp demo`) is the Qwen harness run in `seer.eval.run_toolqa`; this scripted
-chain shows the server, the tools and the pool working end to end without a model.
+`seer-mcp demo --scripted` instead runs one scripted tool chain through a real MCP client, which
+shows the server, the tools and the pool end to end without a model.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +25,26 @@ def _text(result: Any) -> str:
     return "\n".join(b.text for b in result.content if getattr(b, "type", "") == "text")
 
 
-async def scripted_chain(corpus: Path, pool: str, embedder: str) -> str:
-    """Answer one coffee question with LoadDB -> FilterDB -> GetValue -> Finish; record and recall it."""
+def first_opening_price_question(corpus: Path) -> tuple[str, str, str]:
+    """(question, date, gold) of the first "opening price" coffee-easy question beside the corpus."""
+    questions = corpus.parent / "questions" / "easy" / "coffee-easy.jsonl"
+    for line in questions.read_text(encoding="utf-8").splitlines():
+        q = json.loads(line)
+        match = re.fullmatch(r"What was the opening price of coffee on (\d{4}-\d{2}-\d{2})\?", q["question"])
+        if match:
+            return q["question"], match.group(1), str(q["answer"])
+    raise click.ClickException(f"no opening-price question in {questions}")
+
+
+async def scripted_chain(corpus: Path, pool: str, embedder: str) -> tuple[str, str]:
+    """Answer one coffee question with LoadDB -> FilterDB -> GetValue -> Finish; record it. (answer, gold)"""
     params = StdioServerParameters(
         command=sys.executable,
         args=["-m", "seer.cli", "--corpus", str(corpus), "--pool", pool, "--embedder", embedder],
         env={"SEER_HOME": str(seer_home())},
     )
-    task = "What was the opening price of coffee on 2001-12-06?"
-    calls = [("LoadDB", {"target_db": "coffee"}), ("FilterDB", {"condition": "Date=2001-12-06"}),
+    task, date, gold = first_opening_price_question(corpus)
+    calls = [("LoadDB", {"target_db": "coffee"}), ("FilterDB", {"condition": f"Date={date}"}),
              ("GetValue", {"column": "Open"})]
     async with Client(params) as client:
         tools = (await client.list_tools()).tools
@@ -47,21 +60,31 @@ async def scripted_chain(corpus: Path, pool: str, embedder: str) -> str:
         answer = _text(await client.call_tool("Finish", {"answer": steps[-1]["observation"]}))
         steps.append({"tool": "Finish", "arguments": {"answer": answer}, "observation": answer, "ok": True})
         stored = await client.call_tool("record_trajectory", {
-            "task": task, "steps": steps, "final_answer": answer, "success": answer == "42.75",
+            "task": task, "steps": steps, "final_answer": answer, "success": answer == gold,
             "judge": "exact_match", "intent": "coffee"})
         click.echo(f"record_trajectory -> {_text(stored)}")
-        return answer
+        return answer, gold
 
 
 @click.command()
-@click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="ToolQA external_corpus folder (default: a small synthetic corpus).")
-@click.option("--pool", default="demo", show_default=True)
-@click.option("--embedder", default="default", show_default=True)
-def demo(corpus: Path | None, pool: str, embedder: str) -> None:
-    """Run a scripted coffee tool chain through the MCP server and print the answer."""
+@click.option("--scripted", is_flag=True, help="Run one scripted tool chain instead of the model (seconds).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Run folder (default runs/demo-<date-time>); pass an existing one with --resume.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted demo run in --out.")
+@click.pass_context
+def demo(ctx: click.Context, scripted: bool, out: Path | None, resume: bool) -> None:
+    """Offline demo: the embedded Qwen 1.5B solves ToolQA questions through MCP, react vs seer (online).
+
+    A small synthetic corpus is built on the fly; the run prints a per-domain table, the pool's growth
+    and writes a markdown report with a learning curve.
+    """
     from seer.cli import default_corpus
 
-    corpus = corpus or default_corpus()
-    answer = anyio.run(scripted_chain, corpus, pool, embedder)
-    click.echo(f"answer: {answer}")
+    if scripted:
+        answer, gold = anyio.run(scripted_chain, default_corpus(), "demo-scripted", "default")
+        click.echo(f"answer: {answer} (gold {gold})")
+        return
+    from seer.eval.run_toolqa import toolqa
+
+    out = out or Path("runs") / datetime.now().strftime("demo-%Y%m%d-%H%M%S")
+    ctx.invoke(toolqa, demo=True, out=out, resume=resume)

@@ -32,23 +32,25 @@ class ScriptedCall:
     schema: dict[str, Any] | None
     max_tokens: int
     stop: list[str] | None
+    tools: list[dict[str, Any]] | None = None
 
 
-Reply = str | BaseException
+Reply = str | Generation | BaseException
 
 
 class ScriptedModel:
     """A :class:`~seer.eval.models.base.ChatModel` that plays back a script.
 
     ``replies`` is either a list consumed in order (an exception in it is raised at its turn,
-    to simulate backend failures) or a function from the messages to the reply text. Every call
+    to simulate backend failures; a :class:`Generation` is returned as is, e.g. to script native
+    ``tool_calls``) or a function from the messages to the reply. Every call
     is recorded in :attr:`calls` (and its messages in :attr:`prompts`). Token counts are word
     counts; a reply longer than ``max_tokens`` words is cut, as a real backend would.
     """
 
     def __init__(
         self,
-        replies: Sequence[Reply] | Callable[[list[dict[str, Any]]], str],
+        replies: Sequence[Reply] | Callable[[list[dict[str, Any]]], str | Generation],
         *,
         name: str = "scripted",
     ) -> None:
@@ -74,10 +76,19 @@ class ScriptedModel:
         schema: dict[str, Any] | None = None,
         max_tokens: int = DEFAULT_MAX_TOKENS,
         stop: list[str] | None = None,
+        tools: list[dict[str, Any]] | None = None,
     ) -> Generation:
         """Return the next scripted reply; raises :class:`ScriptExhaustedError` when none is left."""
         snapshot = copy.deepcopy(messages)
-        self.calls.append(ScriptedCall(snapshot, copy.deepcopy(schema), max_tokens, list(stop) if stop else None))
+        self.calls.append(
+            ScriptedCall(
+                snapshot,
+                copy.deepcopy(schema),
+                max_tokens,
+                list(stop) if stop else None,
+                copy.deepcopy(tools),
+            )
+        )
         if self._fn is not None:
             reply: Reply = self._fn(copy.deepcopy(messages))
         elif self._replies:
@@ -89,6 +100,8 @@ class ScriptedModel:
             )
         if isinstance(reply, BaseException):
             raise reply
+        if isinstance(reply, Generation):
+            return reply
         text = str(reply)
         for marker in stop or []:
             if marker and marker in text:

@@ -28,7 +28,8 @@ def make_parts(
         (pkg / "__init__.py").write_text(
             "import os\n"
             "def get_part_path():\n"
-            f"    return os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data', 'part{i:02d}.bin')\n"
+            "    here = os.path.dirname(os.path.abspath(__file__))\n"
+            f"    return os.path.join(here, 'data', 'part{i:02d}.bin')\n"
         )
         dist = module.replace("_", "-")
         info = root / f"{module}-{installed_version}.dist-info"
@@ -78,7 +79,9 @@ def test_registry_pins_the_real_parts() -> None:
     assert small.sha256 == "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
 
 
-def test_assembles_verifies_and_caches(fake: tuple[ModelSpec, bytes, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_assembles_verifies_and_caches(
+    fake: tuple[ModelSpec, bytes, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     spec, payload, _ = fake
     seen: list[tuple[int, int]] = []
     path = ensure_model("fake", progress=lambda done, total: seen.append((done, total)))

@@ -106,7 +106,9 @@ def test_malformed_body_is_a_response_error() -> None:
 def test_native_tool_calls_are_returned() -> None:
     call = {"id": "c1", "type": "function", "function": {"name": "Finish", "arguments": '{"answer": "4"}'}}
     body = {"choices": [{"message": {"content": None, "tool_calls": [call]}, "finish_reason": "tool_calls"}]}
-    model = OpenAICompatModel("http://x", "m", transport=httpx.MockTransport(lambda r: httpx.Response(200, json=body)))
+    model = OpenAICompatModel(
+        "http://x", "m", transport=httpx.MockTransport(lambda r: httpx.Response(200, json=body))
+    )
     out = model.generate([{"role": "user", "content": "2+2?"}], tools=[])
     assert out.text == "" and out.tool_calls == [call] and out.finish_reason == "tool_calls"
 
@@ -127,17 +129,36 @@ def small_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def llama_server(small_model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    missing = [m for m in ("fastapi", "sse_starlette", "starlette_context", "pydantic_settings", "uvicorn")
-               if importlib.util.find_spec(m) is None]
+    missing = [
+        m
+        for m in ("fastapi", "sse_starlette", "starlette_context", "pydantic_settings", "uvicorn")
+        if importlib.util.find_spec(m) is None
+    ]
     if missing:
         pytest.skip(f"llama_cpp.server needs {missing}: pip install 'llama-cpp-python[server]==0.3.36'")
     port = free_port()
     log = tmp_path_factory.mktemp("server") / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(small_model_path), "--host", "127.0.0.1",
-             "--port", str(port), "--n_threads", "2", "--n_ctx", "2048", "--model_alias", "small"],
-            stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                str(small_model_path),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--n_threads",
+                "1",  # 2 threads on a busy 2-core machine spin-wait: ~20x slower decode
+                "--n_ctx",
+                "2048",
+                "--model_alias",
+                "small",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -169,8 +190,11 @@ def test_real_server_plain_and_schema_constrained(llama_server: str) -> None:
         plain = model.generate([{"role": "user", "content": "Say hello in one word."}], max_tokens=8)
         assert plain.text.strip() and 0 < plain.completion_tokens <= 8 and plain.prompt_tokens > 0
         messages = [
-            {"role": "system", "content": "You answer with one tool call as JSON. Tools: LoadDB(target_db), "
-             "FilterDB(condition), GetValue(column), Finish(answer)."},
+            {
+                "role": "system",
+                "content": "You answer with one tool call as JSON. Tools: LoadDB(target_db), "
+                "FilterDB(condition), GetValue(column), Finish(answer).",
+            },
             {"role": "user", "content": "Load the flights database."},
         ]
         call = model.generate(messages, schema=TOOL_SCHEMA, max_tokens=96)

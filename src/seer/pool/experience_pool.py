@@ -360,7 +360,7 @@ class ExperiencePool:
     def record(self, request: RecordRequest) -> RecordOutcome:
         """Store a successful trajectory (Algorithm 2) with dedup and capacity; credit recalled ids."""
         if not request.success:
-            self._credit([], request.recalled_ids, success=False)
+            self._credit(request.recalled_ids, success=False)
             return RecordOutcome(
                 stored=False, reason="not successful: only successful trajectories are stored"
             )
@@ -391,7 +391,7 @@ class ExperiencePool:
         with self.lock:
             dup = self._find_duplicate(exp, vectors[0])
             if dup is not None:
-                self._credit([], request.recalled_ids, success=True)
+                self._credit(request.recalled_ids, success=True)
                 return RecordOutcome(
                     stored=False,
                     id=None,
@@ -407,7 +407,8 @@ class ExperiencePool:
             reason=reason if exp.id not in evicted else "evicted at once: pool is full",
         )
 
-    def _credit(self, _unused: list[str], recalled_ids: Sequence[str], *, success: bool) -> None:
+    def _credit(self, recalled_ids: Sequence[str], *, success: bool) -> None:
+        """times_in_success += 1 for experiences recalled in a later success."""
         if not success or not recalled_ids:
             return
         with self.lock:
@@ -489,12 +490,13 @@ class ExperiencePool:
         return evicted
 
     def _evict(self, where: str, params: list[Any], n: int) -> list[str]:
-        rows = self.store.con.execute(
-            f"SELECT id FROM experiences WHERE {where} "
-            "ORDER BY times_in_success ASC, created_at ASC, seq ASC "
-            f"LIMIT {int(n)}",
-            params,
-        ).fetchall()
+        with self.store.lock:
+            rows = self.store.con.execute(
+                f"SELECT id FROM experiences WHERE {where} "
+                "ORDER BY times_in_success ASC, created_at ASC, seq ASC "
+                f"LIMIT {int(n)}",
+                params,
+            ).fetchall()
         ids = [r[0] for r in rows]
         self._delete(ids)
         return ids

@@ -248,12 +248,14 @@ class PoolStore:
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """One write transaction (bumps the pool generation); rolls back on any error."""
-        with self.lock, _transaction(self.con):
-            self.con.execute(
-                "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) WHERE key = 'generation'"
-            )
-            yield self.con
-        self.meta["generation"] = self._meta_value("generation")
+        with self.lock:
+            with _transaction(self.con):
+                self.con.execute(
+                    "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
+                    "WHERE key = 'generation'"
+                )
+                yield self.con
+            self.meta["generation"] = self._meta_value("generation")
 
     def _meta_value(self, key: str) -> str:
         row = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()

@@ -102,7 +102,20 @@ def _tool_function(spec: ToolSpec, states: ClientStates[ToolSession]) -> Any:
     return call
 
 
-def build_server(config: ServerConfig, *, pool_service: PoolService | None = None) -> MCPServer:
+@dataclass
+class SeerServer:
+    """The MCP server plus the resources it owns (closed once the transport ends)."""
+
+    mcp: MCPServer
+    corpus: Corpus
+    pools: PoolService
+
+    def close(self) -> None:
+        self.pools.close()
+        self.corpus.close()
+
+
+def build_server(config: ServerConfig, *, pool_service: PoolService | None = None) -> SeerServer:
     """Build the MCP server: 13 ToolQA tools, recall/record/forget, pool stats, a recall prompt."""
     corpus = Corpus(config.corpus, cache_dir() / "corpus")
     states: ClientStates[ToolSession] = ClientStates(lambda: ToolSession(corpus), config.max_clients,
@@ -189,4 +202,4 @@ def build_server(config: ServerConfig, *, pool_service: PoolService | None = Non
                 "calls made so far, and follow the most relevant demonstrations. Make one tool call per "
                 "step and finish with Finish[answer]. When done and confident, call record_trajectory.")
 
-    return server
+    return SeerServer(server, corpus, pools)

@@ -238,6 +238,7 @@ def assemble(
                             progress(done, total)
             out.flush()
             os.fsync(out.fileno())
+        tmp.chmod(0o644)  # mkstemp makes 0600; the cache is plain read-only data
         actual = digest.hexdigest()
         if actual != spec.sha256:
             raise ModelIntegrityError(
@@ -270,4 +271,3 @@ def ensure_model(
     if is_verified(spec, dest):
         return dest
     return assemble(spec, dest, progress=progress)
-

@@ -71,7 +71,11 @@ class Generation:
 
 @runtime_checkable
 class ChatModel(Protocol):
-    """Anything that answers a chat: the local llama.cpp model, an HTTP server, a scripted fake."""
+    """Anything that answers a chat: the local llama.cpp model, an HTTP server, a scripted fake.
+
+    The built-in backends also accept ``tools=`` (OpenAI function specs) for native tool
+    calling and then return parsed calls in :attr:`Generation.tool_calls`.
+    """
 
     name: str
 
@@ -83,7 +87,7 @@ class ChatModel(Protocol):
         max_tokens: int = DEFAULT_MAX_TOKENS,
         stop: list[str] | None = None,
     ) -> Generation:
-        """Reply to ``messages``; constrain the reply to ``schema`` when given; never exceed ``max_tokens``."""
+        """Reply to ``messages``, constrained to ``schema`` when given, in at most ``max_tokens``."""
         ...
 
 

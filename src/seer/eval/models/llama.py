@@ -9,7 +9,9 @@ llama.cpp reuses its KV cache for it and only processes the new suffix.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -27,7 +29,8 @@ from seer.eval.models.base import (
 )
 
 if TYPE_CHECKING:
-    from llama_cpp import Llama, LlamaGrammar
+    from llama_cpp import Llama
+    from llama_cpp.llama_grammar import LlamaGrammar
 
 IM_START = "<|im_start|>"
 IM_END = "<|im_end|>"
@@ -48,10 +51,8 @@ def _tool_call_text(call: dict[str, Any]) -> str:
     function = call.get("function", call)
     arguments = function.get("arguments", {})
     if isinstance(arguments, str):
-        try:
+        with contextlib.suppress(ValueError):
             arguments = json.loads(arguments)
-        except ValueError:
-            pass
     body = json.dumps({"name": function.get("name", ""), "arguments": arguments}, ensure_ascii=False)
     return f"<tool_call>\n{body}\n</tool_call>"
 
@@ -72,7 +73,9 @@ def format_chatml(messages: list[dict[str, Any]], *, add_generation_prompt: bool
         if role == "tool":
             blocks = []
             while i < len(messages) and messages[i].get("role") == "tool":
-                blocks.append(f"<tool_response>\n{_content_text(messages[i].get('content'))}\n</tool_response>")
+                blocks.append(
+                    f"<tool_response>\n{_content_text(messages[i].get('content'))}\n</tool_response>"
+                )
                 i += 1
             out.append(f"{IM_START}user\n" + "\n".join(blocks) + f"{IM_END}\n")
             continue
@@ -85,6 +88,60 @@ def format_chatml(messages: list[dict[str, Any]], *, add_generation_prompt: bool
     if add_generation_prompt:
         out.append(f"{IM_START}assistant\n")
     return "".join(out)
+
+
+_TOOLS_HEADER = (
+    "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+    "You are provided with function signatures within <tools></tools> XML tags:\n<tools>"
+)
+_TOOLS_FOOTER = (
+    "\n</tools>\n\nFor each function call, return a json object with function name and arguments "
+    "within <tool_call></tool_call> XML tags:\n<tool_call>\n"
+    '{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>'
+)
+_TOOL_CALL = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
+
+
+def with_tools(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``messages`` with Qwen's tool block appended to the system message (added if absent).
+
+    This is Qwen2.5's own tool prompt, written without the GGUF template's doubled-brace bug.
+    """
+    block = _TOOLS_HEADER + "".join("\n" + json.dumps(t, ensure_ascii=False) for t in tools) + _TOOLS_FOOTER
+    if messages and messages[0].get("role") == "system":
+        system = _content_text(messages[0].get("content"))
+        return [{"role": "system", "content": f"{system}\n\n{block}"}, *messages[1:]]
+    return [{"role": "system", "content": block}, *messages]
+
+
+def parse_tool_calls(text: str) -> tuple[str, list[dict[str, Any]] | None]:
+    """Split a reply into its free text and OpenAI-style tool calls parsed from ``<tool_call>`` blocks.
+
+    A block that is not a JSON object with a ``name`` stays in the text (the caller sees a
+    malformed reply rather than a silently dropped call).
+    """
+    calls: list[dict[str, Any]] = []
+    kept: list[str] = []
+    last = 0
+    for match in _TOOL_CALL.finditer(text):
+        try:
+            body = json.loads(match.group(1))
+        except ValueError:
+            continue
+        if not isinstance(body, dict) or not isinstance(body.get("name"), str):
+            continue
+        arguments = body.get("arguments", {})
+        calls.append(
+            {
+                "id": f"call_{len(calls)}",
+                "type": "function",
+                "function": {"name": body["name"], "arguments": json.dumps(arguments, ensure_ascii=False)},
+            }
+        )
+        kept.append(text[last : match.start()])
+        last = match.end()
+    kept.append(text[last:])
+    return ("".join(kept).strip() if calls else text), (calls or None)
 
 
 def _import_llama() -> Any:
@@ -176,11 +233,16 @@ class LlamaCppModel:
         schema: dict[str, Any] | None = None,
         max_tokens: int = DEFAULT_MAX_TOKENS,
         stop: list[str] | None = None,
+        tools: list[dict[str, Any]] | None = None,
     ) -> Generation:
-        """Complete the ChatML rendering of ``messages``; see :class:`~seer.eval.models.base.ChatModel`."""
+        """Complete the ChatML rendering of ``messages``; see :class:`~seer.eval.models.base.ChatModel`.
+
+        With ``tools`` (OpenAI function specs) the tool list is rendered Qwen-style into the
+        system message and ``<tool_call>`` blocks of the reply are returned as ``tool_calls``.
+        """
         if max_tokens <= 0:
             raise ValueError("max_tokens must be positive")
-        prompt = format_chatml(messages)
+        prompt = format_chatml(with_tools(messages, tools) if tools else messages)
         grammar = self._grammar(schema) if schema is not None else None
         with self._lock:
             tokens = self.tokenize(prompt)
@@ -208,13 +270,15 @@ class LlamaCppModel:
             self.last_timings = self._perf_read()
         choice = result["choices"][0]
         usage = result.get("usage") or {}
+        text, tool_calls = parse_tool_calls(choice["text"]) if tools else (choice["text"], None)
         return Generation(
-            text=choice["text"],
+            text=text,
             prompt_tokens=len(tokens),
             completion_tokens=int(usage.get("completion_tokens", 0)),
             latency_s=latency,
             cached_prompt_tokens=cached,
-            finish_reason=choice.get("finish_reason"),
+            finish_reason="tool_calls" if tool_calls else choice.get("finish_reason"),
+            tool_calls=tool_calls,
         )
 
     def reset_cache(self) -> None:

@@ -23,7 +23,6 @@ from seer.eval.models.base import (
 )
 
 
-
 class OpenAICompatModel:
     """Chat completions from ``{base_url}/v1/chat/completions``.
 
@@ -133,7 +132,9 @@ class OpenAICompatModel:
             if not isinstance(data, dict):
                 raise ModelResponseError(f"{self.url} answered {str(data)[:300]}")
             return data
-        raise ModelTransportError(f"{self.url} failed after {self.retries + 1} attempt(s); last error: {last}")
+        raise ModelTransportError(
+            f"{self.url} failed after {self.retries + 1} attempt(s); last error: {last}"
+        )
 
     def close(self) -> None:
         """Close the HTTP connection pool."""
