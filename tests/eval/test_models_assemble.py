@@ -6,6 +6,7 @@ import hashlib
 import os
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -167,7 +168,7 @@ def test_unknown_model_name() -> None:
 
 
 def test_bound_string_lengths() -> None:
-    schema = {
+    schema: dict[str, Any] = {
         "type": "object",
         "properties": {
             "thought": {"type": "string"},

@@ -54,22 +54,28 @@ def default_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return ensure_model("default", directory=tmp_path_factory.mktemp("models"))
 
 
-def test_real_default_model_constrained_tool_call_and_kv_reuse(default_model_path: Path) -> None:
+@pytest.fixture(scope="module")
+def default_model(default_model_path: Path) -> Iterator[LlamaCppModel]:
     from seer.eval.models.llama import LlamaCppModel
 
     assert default_model_path.stat().st_size == MODELS["default"].size
     with LlamaCppModel(default_model_path, n_ctx=2048, n_threads=THREADS) as model:
-        system = {"role": "system", "content": SYSTEM}
-        first = model.generate(
-            [system, {"role": "user", "content": "What was the coffee price on 2022-01-03?"}],
-            schema=SCHEMA,
-            max_tokens=128,
-        )
-        second = model.generate(
-            [system, {"role": "user", "content": "How many flights left JFK on 2022-01-05?"}],
-            schema=SCHEMA,
-            max_tokens=128,
-        )
+        yield model
+
+
+def test_real_default_model_constrained_tool_call_and_kv_reuse(default_model: LlamaCppModel) -> None:
+    system = {"role": "system", "content": SYSTEM}
+    default_model.reset_cache()
+    first = default_model.generate(
+        [system, {"role": "user", "content": "What was the coffee price on 2022-01-03?"}],
+        schema=SCHEMA,
+        max_tokens=128,
+    )
+    second = default_model.generate(
+        [system, {"role": "user", "content": "How many flights left JFK on 2022-01-05?"}],
+        schema=SCHEMA,
+        max_tokens=128,
+    )
     for out in (first, second):
         assert out.finish_reason == "stop", out.text
         call = json.loads(out.text)
@@ -78,6 +84,34 @@ def test_real_default_model_constrained_tool_call_and_kv_reuse(default_model_pat
     # the system prefix was served from the KV cache on the second call
     assert first.cached_prompt_tokens == 0
     assert second.cached_prompt_tokens >= second.prompt_tokens - 25
+    assert (
+        default_model.last_timings["prompt_eval_tokens"] == second.prompt_tokens - second.cached_prompt_tokens
+    )
+
+
+def test_real_default_model_native_tool_call(default_model: LlamaCppModel) -> None:
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "LoadDB",
+                "description": "Load a database: flights, coffee, yelp, airbnb.",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"target_db": {"type": "string"}},
+                    "required": ["target_db"],
+                },
+            },
+        }
+    ]
+    out = default_model.generate(
+        [{"role": "system", "content": "Answer with tools."}, {"role": "user", "content": "Load coffee."}],
+        tools=tools,
+        max_tokens=64,
+    )
+    assert out.tool_calls, out.text
+    call = out.tool_calls[0]["function"]
+    assert call["name"] == "LoadDB" and json.loads(call["arguments"]) == {"target_db": "coffee"}
 
 
 @pytest.fixture(scope="module")

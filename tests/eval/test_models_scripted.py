@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from seer.eval.models import ChatModel, Generation, ModelTransportError
-from seer.eval.models.llama import format_chatml
+from seer.eval.models.llama import format_chatml, parse_tool_calls, with_tools
 from seer.testing import ScriptedModel, ScriptExhaustedError
 
 
@@ -78,3 +80,33 @@ def test_chatml_prefix_is_stable_and_tool_messages_are_kept() -> None:
         "<|im_start|>user\n<tool_response>\nloaded\n</tool_response>\n"
         "<tool_response>\nsecond result\n</tool_response><|im_end|>\n"
     ) in two
+
+
+def test_scripted_generation_replies_and_tools_are_recorded() -> None:
+    call = {"id": "c", "type": "function", "function": {"name": "Finish", "arguments": "{}"}}
+    scripted = Generation("", 3, 1, 0.0, tool_calls=[call])
+    tools = [{"type": "function", "function": {"name": "Finish"}}]
+    model = ScriptedModel([scripted])
+    assert model.generate([], tools=tools) is scripted
+    assert model.calls[0].tools == tools
+
+
+def test_native_tool_prompt_and_call_parsing() -> None:
+    tools = [{"type": "function", "function": {"name": "LoadDB", "parameters": {"type": "object"}}}]
+    rendered = with_tools(
+        [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "q"}], tools
+    )
+    assert rendered[0]["content"].startswith("Be brief.\n\n# Tools")
+    assert json.dumps(tools[0]) in rendered[0]["content"] and rendered[1] == {"role": "user", "content": "q"}
+    assert '{"name": <function-name>, "arguments": <args-json-object>}' in rendered[0]["content"]  # no {{ }}
+    assert with_tools([{"role": "user", "content": "q"}], tools)[0]["role"] == "system"
+
+    text, calls = parse_tool_calls(
+        'Sure.\n<tool_call>\n{"name": "LoadDB", "arguments": {"target_db": "x"}}\n</tool_call>'
+    )
+    assert text == "Sure." and calls is not None
+    assert calls[0]["function"] == {"name": "LoadDB", "arguments": '{"target_db": "x"}'}
+    # the small Qwen models usually drop the tags: bare call objects count too
+    text, calls = parse_tool_calls('{"name": "A", "arguments": {}}\n{"name": "B", "arguments": {"x": 1}}')
+    assert text == "" and [c["function"]["name"] for c in calls or []] == ["A", "B"]
+    assert parse_tool_calls('{"thought": "no call"} {broken') == ('{"thought": "no call"} {broken', None)
