@@ -36,8 +36,14 @@ def recall_command(sizes: str, repeats: int, workdir: Path | None, as_json: bool
     size_list = [int(s.replace("_", "")) for s in sizes.split(",") if s.strip()]
     if workdir is not None:
         workdir.mkdir(parents=True, exist_ok=True)
+
+    def progress(message: str) -> None:
+        if message.startswith("done: "):
+            console.log(message)  # each finished size is kept even if a later one is interrupted
+        status.update(message)
+
     with console.status("benchmarking ...") as status:
-        result = run(size_list, workdir=workdir, repeats=repeats, progress=lambda m: status.update(m))
+        result = run(size_list, workdir=workdir, repeats=repeats, progress=progress)
     if as_json:
         click.echo(json.dumps(result, indent=1))
         return

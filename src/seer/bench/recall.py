@@ -225,21 +225,22 @@ def bench_size(
     pool.flush()
     pool.store.con.execute("CHECKPOINT")
     pool.close()
+    del pool
+    gc.collect()
     row["bytes_per_experience"] = round(path.stat().st_size / n, 1)
     if row["ann"]:
         progress(f"n={n}: reopen (persisted ANN vs rebuild)")
         t0 = time.perf_counter()
         reopened = ExperiencePool.open(path, embedder, intent_labels=None)
         row["open_persisted_ann_s"] = round(time.perf_counter() - t0, 2)
-        reopened.store.close()
-        reopened._writer.stop_event.set()
+        reopened.persist_ann = False
+        reopened.close()
         del reopened
         gc.collect()
         t0 = time.perf_counter()
         rebuilt = ExperiencePool.open(path, embedder, intent_labels=None, persist_ann=False)
         row["open_rebuild_ann_s"] = round(time.perf_counter() - t0, 2)
-        rebuilt.store.close()
-        rebuilt._writer.stop_event.set()
+        rebuilt.close()
         del rebuilt
         gc.collect()
     row["mcp_http_p50_ms"] = measure_mcp(path, n) if measure_mcp is not None else None

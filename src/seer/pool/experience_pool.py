@@ -188,9 +188,9 @@ class ExperiencePool:
         }
 
     def _load(self) -> None:
-        cols = self.store.load_mirror()
         self.mirror = Mirror(self.store.dim)
-        if len(cols["seq"]):
+        self.mirror.reserve(self.store.count())
+        for cols in self.store.load_mirror():
             self._append_mirror(cols, index=False)
         self.ann = None
         self._maybe_build_ann()
@@ -241,6 +241,11 @@ class ExperiencePool:
         self._writer.stop()
         self.save_ann()
         self.store.close()
+        with self.lock:  # release the (possibly GBs of) mirror and index memory
+            self.mirror = Mirror(self.store.dim)
+            self.ann = None
+            self._display.clear()
+            self._goal_cache.clear()
 
     def __enter__(self) -> ExperiencePool:
         return self

@@ -62,10 +62,15 @@ class Mirror:
         self.alive = np.zeros(cap, bool)
         self.masks = np.zeros((cap, 1), np.uint64)
 
-    def _grow(self, need: int) -> None:
+    def reserve(self, n: int) -> None:
+        """Pre-size the buffers for n rows (avoids doubling copies on load)."""
+        if n > self.cap:
+            self._grow(n, exact=True)
+
+    def _grow(self, need: int, exact: bool = False) -> None:
         if need <= self.cap:
             return
-        cap = max(need, self.cap * 2, 1024)
+        cap = need if exact else max(need, self.cap * 2, 1024)
         old = (
             self.seq,
             self.vec,

@@ -85,6 +85,7 @@ COLUMNS = (
     "times_recalled",
     "times_in_success",
 )
+_MIRROR_SCALARS = ("seq", "id", "intent", "tool_chain", "template", "source_task_id", "tokens", "judge_kind")
 _LOCK_PID = re.compile(r"\(PID (\d+)\)")
 
 
@@ -308,31 +309,36 @@ class PoolStore:
         with self.lock:
             return int(self.con.execute("SELECT count(*) FROM experiences").fetchone()[0])  # type: ignore[index]
 
-    def load_mirror(self) -> dict[str, Any]:
-        """Columns needed by recall, ordered by seq (vectors stacked into float32 matrices)."""
-        with self.lock:
-            res = self.con.execute(
-                "SELECT seq, id, intent, tool_chain, template, source_task_id, tokens, judge_kind, "
-                "query_embedding, trajectory_embedding FROM experiences ORDER BY seq"
-            ).fetchnumpy()
-        out: dict[str, Any] = {}
-        for key in (
-            "seq",
-            "id",
-            "intent",
-            "tool_chain",
-            "template",
-            "source_task_id",
-            "tokens",
-            "judge_kind",
-        ):
-            out[key] = np.asarray(res[key])
-        for key in ("query_embedding", "trajectory_embedding"):
-            col = res[key]
-            out[key] = (
-                np.stack(list(col)).astype(np.float32) if len(col) else np.zeros((0, self.dim), np.float32)
-            )
-        return out
+    def load_mirror(self, batch: int = 100_000) -> Iterator[dict[str, Any]]:
+        """Columns needed by recall in seq order, in batches (vectors stacked into float32 matrices)."""
+        last = -1
+        while True:
+            with self.lock:
+                res = self.con.execute(
+                    "SELECT seq, id, intent, tool_chain, template, source_task_id, tokens, judge_kind, "
+                    "query_embedding, trajectory_embedding FROM experiences WHERE seq > ? ORDER BY seq "
+                    f"LIMIT {int(batch)}",
+                    [last],
+                ).fetchnumpy()
+            if len(res["seq"]) == 0:
+                return
+            out: dict[str, Any] = {}
+            for key in (
+                "seq",
+                "id",
+                "intent",
+                "tool_chain",
+                "template",
+                "source_task_id",
+                "tokens",
+                "judge_kind",
+            ):
+                out[key] = np.asarray(res[key])
+            for key in ("query_embedding", "trajectory_embedding"):
+                out[key] = np.stack(list(res[key])).astype(np.float32, copy=False)
+            del res
+            last = int(out["seq"][-1])
+            yield out
 
     def fetch(
         self, where: str, params: Sequence[Any] = (), *, vectors: bool = False, limit: int | None = None

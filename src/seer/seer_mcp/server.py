@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from seer import __version__
 from seer.config import cache_dir
+from seer.pool import PoolError
 from seer.seer_mcp.pool_service import PoolService
 from seer.seer_mcp.sessions import ClientStates, client_key
 from seer.tools import TOOL_SPECS, Corpus, ToolError, ToolSession, ToolSpec
@@ -115,6 +116,14 @@ class SeerServer:
         self.corpus.close()
 
 
+async def _pool_call(tool: str, fn: Any, *args: Any) -> Any:
+    """Run a pool operation in a worker thread; pool errors become MCP tool errors naming the tool."""
+    try:
+        return await anyio.to_thread.run_sync(fn, *args)
+    except (PoolError, ValueError) as exc:
+        raise MCPToolError(f"{tool}: {exc}") from exc
+
+
 def build_server(config: ServerConfig, *, pool_service: PoolService | None = None) -> SeerServer:
     """Build the MCP server: 13 ToolQA tools, recall/record/forget, pool stats, a recall prompt."""
     corpus = Corpus(config.corpus, cache_dir() / "corpus")
@@ -150,7 +159,7 @@ def build_server(config: ServerConfig, *, pool_service: PoolService | None = Non
         Call before every tool step with the calls made so far. Each result has its id, the
         rendered demonstration and its score terms (s1 similarity, s2 tool coverage, s3 intent).
         """
-        return await anyio.to_thread.run_sync(lambda: pools.recall(
+        return await _pool_call("recall_experiences", lambda: pools.recall(
             task=task, steps_so_far=[s.model_dump() for s in steps_so_far], intent=intent, k=k,
             strategy=strategy, terms=terms, exclude_task_id=exclude_task_id,
             max_per_template=max_per_template, token_budget=token_budget, order=order))
@@ -168,7 +177,7 @@ def build_server(config: ServerConfig, *, pool_service: PoolService | None = Non
         recalled_ids: Annotated[list[str], Field(description="Experience ids recalled for this task")] = [],  # noqa: B006
     ) -> dict[str, Any]:
         """Store a finished task's trajectory in the experience pool (successes only; deduplicated)."""
-        return await anyio.to_thread.run_sync(lambda: pools.record(
+        return await _pool_call("record_trajectory", lambda: pools.record(
             task=task, steps=[s.model_dump() for s in steps], final_answer=final_answer, success=success,
             judge=judge, intent=intent, model=source, source_task_id=source_task_id,
             recalled_ids=recalled_ids))
@@ -178,7 +187,7 @@ def build_server(config: ServerConfig, *, pool_service: PoolService | None = Non
         experience_id: Annotated[str, Field(description="The id returned by recall or record")],
     ) -> dict[str, Any]:
         """Delete one experience from the pool."""
-        removed = await anyio.to_thread.run_sync(pools.forget, experience_id)
+        removed = await _pool_call("forget_experience", pools.forget, experience_id)
         if not removed:
             raise MCPToolError(f"forget_experience: no experience with id {experience_id!r}")
         return {"removed": experience_id}
@@ -186,7 +195,7 @@ def build_server(config: ServerConfig, *, pool_service: PoolService | None = Non
     @server.resource("seer://pool/stats", name="pool-stats", mime_type="application/json",
                      description="Size, intents, embedder and usage of the experience pool")
     async def pool_stats() -> str:
-        stats = await anyio.to_thread.run_sync(pools.stats)
+        stats = await _pool_call("pool stats", pools.stats)
         return json.dumps(stats, indent=2, default=str)
 
     @server.resource("seer://corpus/domains", name="corpus-domains", mime_type="application/json",
