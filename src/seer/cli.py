@@ -56,19 +56,38 @@ class _LazyGroup(click.Group):
 
 
 @click.group(cls=_LazyGroup, invoke_without_command=True)
-@click.option("--http", "http", metavar="HOST:PORT", help="Serve streamable HTTP at http://HOST:PORT/mcp "
-              "instead of stdio (one server, many agents, one shared pool).")
-@click.option("--corpus", type=click.Path(file_okay=False, path_type=Path),
-              help="ToolQA external_corpus folder (official layout). Default: a small synthetic corpus.")
-@click.option("--pool", "pool_name", default="default", show_default=True, help="Name of the experience pool.")
-@click.option("--embedder", default="default", show_default=True,
-              help="'default' (packaged all-MiniLM-L6-v2, offline), 'hash' (tests) or a sentence-transformers name.")
-@click.option("--log-level", default="WARNING", show_default=True,
-              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]))
+@click.option(
+    "--http",
+    "http",
+    metavar="HOST:PORT",
+    help="Serve streamable HTTP at http://HOST:PORT/mcp "
+    "instead of stdio (one server, many agents, one shared pool).",
+)
+@click.option(
+    "--corpus",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="ToolQA external_corpus folder (official layout). Default: a small synthetic corpus.",
+)
+@click.option(
+    "--pool", "pool_name", default="default", show_default=True, help="Name of the experience pool."
+)
+@click.option(
+    "--embedder",
+    default="default",
+    show_default=True,
+    help="'default' (packaged all-MiniLM-L6-v2, offline), 'hash' (tests) or a sentence-transformers name.",
+)
+@click.option(
+    "--log-level",
+    default="WARNING",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
+)
 @click.version_option(package_name="seer-mcp")
 @click.pass_context
-def main(ctx: click.Context, http: str | None, corpus: Path | None, pool_name: str, embedder: str,
-         log_level: str) -> None:
+def main(
+    ctx: click.Context, http: str | None, corpus: Path | None, pool_name: str, embedder: str, log_level: str
+) -> None:
     """Serve the ToolQA tools plus stepwise experience recall over MCP (stdio by default)."""
     if ctx.invoked_subcommand is not None:
         return

@@ -44,32 +44,49 @@ async def scripted_chain(corpus: Path, pool: str, embedder: str) -> tuple[str, s
         env={"SEER_HOME": str(seer_home())},
     )
     task, date, gold = first_opening_price_question(corpus)
-    calls = [("LoadDB", {"target_db": "coffee"}), ("FilterDB", {"condition": f"Date={date}"}),
-             ("GetValue", {"column": "Open"})]
+    calls = [
+        ("LoadDB", {"target_db": "coffee"}),
+        ("FilterDB", {"condition": f"Date={date}"}),
+        ("GetValue", {"column": "Open"}),
+    ]
     async with Client(params) as client:
         tools = (await client.list_tools()).tools
         click.echo(f"server lists {len(tools)} tools: {', '.join(t.name for t in tools)}")
-        steps = []
+        steps: list[dict[str, Any]] = []
         for name, args in calls:
             recall = await client.call_tool("recall_experiences", {"task": task, "steps_so_far": steps})
             found = json.loads(_text(recall))["experiences"] if not recall.is_error else []
             result = await client.call_tool(name, args)
             observation = _text(result)
             click.echo(f"  recall -> {len(found)} demos | {name}{args} -> {observation[:80]!r}")
-            steps.append({"tool": name, "arguments": args, "observation": observation, "ok": not result.is_error})
+            steps.append(
+                {"tool": name, "arguments": args, "observation": observation, "ok": not result.is_error}
+            )
         answer = _text(await client.call_tool("Finish", {"answer": steps[-1]["observation"]}))
         steps.append({"tool": "Finish", "arguments": {"answer": answer}, "observation": answer, "ok": True})
-        stored = await client.call_tool("record_trajectory", {
-            "task": task, "steps": steps, "final_answer": answer, "success": answer == gold,
-            "judge": "exact_match", "intent": "coffee"})
+        stored = await client.call_tool(
+            "record_trajectory",
+            {
+                "task": task,
+                "steps": steps,
+                "final_answer": answer,
+                "success": answer == gold,
+                "judge": "exact_match",
+                "intent": "coffee",
+            },
+        )
         click.echo(f"record_trajectory -> {_text(stored)}")
         return answer, gold
 
 
 @click.command()
 @click.option("--scripted", is_flag=True, help="Run one scripted tool chain instead of the model (seconds).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Run folder (default runs/demo-<date-time>); pass an existing one with --resume.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Run folder (default runs/demo-<date-time>); pass an existing one with --resume.",
+)
 @click.option("--resume", is_flag=True, help="Continue an interrupted demo run in --out.")
 @click.pass_context
 def demo(ctx: click.Context, scripted: bool, out: Path | None, resume: bool) -> None:

@@ -22,6 +22,7 @@ class HashEmbedder:
             raise ValueError("dim must be at least 8")
         self.dim = dim
         self.id = f"hash-{dim}"
+        self.cheap = True  # cheaper than a cache lookup: pools skip the persistent embedding cache
         self._memo: dict[str, tuple[int, float]] = {}
 
     def _slot(self, token: str) -> tuple[int, float]:

@@ -112,11 +112,21 @@ def test_times_recalled_counted(filled: ExperiencePool) -> None:
     assert exp is not None and exp.times_recalled == 1
 
 
-def _random_pool(path: Path, n: int, threshold: int) -> tuple[ExperiencePool, dict]:
+def _random_pool(
+    path: Path, n: int, threshold: int, near: tuple[str, ...] = ()
+) -> tuple[ExperiencePool, dict]:
+    """Random unit vectors; for each text in `near`, 10 trajectories close to its embedding (as real
+    stored trajectories resemble the current one)."""
     from seer.bench.recall import synthetic_columns
 
     pool = ExperiencePool.open(path, HashEmbedder(), intent_labels=None, ann_threshold=threshold)
-    cols = synthetic_columns(np.random.default_rng(7), 0, n, 384)
+    rng = np.random.default_rng(7)
+    cols = synthetic_columns(rng, 0, n, 384)
+    for t, text in enumerate(near):
+        center = pool.embedder.embed([text])[0]
+        rows = rng.choice(n, 10, replace=False)
+        noisy = center + rng.normal(0, 0.05 * (1 + t), (10, 384)).astype(np.float32)
+        cols["trajectory_embedding"][rows] = noisy / np.linalg.norm(noisy, axis=1, keepdims=True)
     pool.bulk_insert(cols)
     return pool, cols
 
@@ -146,7 +156,8 @@ def test_exact_ranking_matches_brute_force(tmp_path: Path) -> None:
 
 
 def test_ann_path_rescored_exactly_matches_exact(tmp_path: Path) -> None:
-    pool, cols = _random_pool(tmp_path / "a.duckdb", 6000, threshold=1000)
+    texts = tuple(f"Step 1: <CALL_BEGIN>LoadDB[t{i}]<CALL_END>" for i in range(3))
+    pool, cols = _random_pool(tmp_path / "a.duckdb", 6000, threshold=1000, near=texts)
     try:
         assert pool.ann is not None
         for i, intent in enumerate(("flight", "dblp", "gsm8k")):

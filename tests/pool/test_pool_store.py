@@ -94,15 +94,24 @@ def test_locked_by_another_process(tmp_path: Path) -> None:
         holder.communicate("")
 
 
+class _CostlyHash(HashEmbedder):
+    """A HashEmbedder the pool treats as expensive, so it uses the persistent cache."""
+
+    def __init__(self) -> None:
+        super().__init__(384)
+        self.cheap = False
+
+
 def test_embedding_cache_persists(tmp_path: Path) -> None:
+    from seer.pool.embedders import text_key
+
     path = tmp_path / "c.duckdb"
-    pool = ExperiencePool.open(path, HashEmbedder(), intent_labels=None)
+    pool = ExperiencePool.open(path, _CostlyHash(), intent_labels=None)
     pool.cache.embed(["some text to cache"])
     pool.close()
-    pool = ExperiencePool.open(path, HashEmbedder(), intent_labels=None)
+    pool = ExperiencePool.open(path, _CostlyHash(), intent_labels=None)
     try:
-        from seer.pool.embedders import text_key
-
-        assert text_key("some text to cache") in pool.store.cache_load([text_key("some text to cache")])
+        key = text_key("some text to cache")
+        assert key in pool.store.cache_load([key])
     finally:
         pool.close()

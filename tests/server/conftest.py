@@ -27,8 +27,9 @@ def server_args(corpus: Path, pool: str = "test") -> list[str]:
 
 def stdio_params(corpus: Path, pool: str = "test") -> StdioServerParameters:
     """Launch parameters for ``python -m seer.cli`` with this test's SEER_HOME."""
-    return StdioServerParameters(command=sys.executable, args=server_args(corpus, pool),
-                                 env={"SEER_HOME": os.environ["SEER_HOME"]})
+    return StdioServerParameters(
+        command=sys.executable, args=server_args(corpus, pool), env={"SEER_HOME": os.environ["SEER_HOME"]}
+    )
 
 
 class HttpServer:
@@ -43,7 +44,9 @@ class HttpServer:
     def start(self, timeout_s: float = 60.0) -> HttpServer:
         self.proc = subprocess.Popen(
             [sys.executable, *server_args(self.corpus, self.pool), "--http", f"127.0.0.1:{self.port}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=os.environ.copy(),
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

@@ -18,21 +18,48 @@ from tests.server.test_mcp_tools import call_ok, text
 
 def coffee_steps(date: str, column: str = "Open") -> list[dict[str, Any]]:
     return [
-        {"thought": "Load the coffee table.", "tool": "LoadDB", "arguments": {"target_db": "coffee"},
-         "observation": "We have successfully loaded the coffee database", "ok": True},
-        {"thought": "Keep the day.", "tool": "FilterDB", "arguments": {"condition": f"Date={date}"},
-         "observation": "We have successfully filtered the data (1 rows).", "ok": True},
-        {"thought": "Read the value.", "tool": "GetValue", "arguments": {"column": column},
-         "observation": "42.75", "ok": True},
-        {"thought": "Done.", "tool": "Finish", "arguments": {"answer": "42.75"}, "observation": "42.75", "ok": True},
+        {
+            "thought": "Load the coffee table.",
+            "tool": "LoadDB",
+            "arguments": {"target_db": "coffee"},
+            "observation": "We have successfully loaded the coffee database",
+            "ok": True,
+        },
+        {
+            "thought": "Keep the day.",
+            "tool": "FilterDB",
+            "arguments": {"condition": f"Date={date}"},
+            "observation": "We have successfully filtered the data (1 rows).",
+            "ok": True,
+        },
+        {
+            "thought": "Read the value.",
+            "tool": "GetValue",
+            "arguments": {"column": column},
+            "observation": "42.75",
+            "ok": True,
+        },
+        {
+            "thought": "Done.",
+            "tool": "Finish",
+            "arguments": {"answer": "42.75"},
+            "observation": "42.75",
+            "ok": True,
+        },
     ]
 
 
 def record_args(i: int, agent: int = 0) -> dict[str, Any]:
     date = f"20{10 + agent:02d}-{1 + i % 12:02d}-{1 + i % 28:02d}"
-    return {"task": f"Agent {agent} task {i}: what was the opening price of coffee on {date}?",
-            "steps": coffee_steps(date), "final_answer": "42.75", "success": True, "judge": "exact_match",
-            "intent": "coffee", "source_task_id": f"a{agent}-t{i}"}
+    return {
+        "task": f"Agent {agent} task {i}: what was the opening price of coffee on {date}?",
+        "steps": coffee_steps(date),
+        "final_answer": "42.75",
+        "success": True,
+        "judge": "exact_match",
+        "intent": "coffee",
+        "source_task_id": f"a{agent}-t{i}",
+    }
 
 
 async def structured(client: Client, name: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -50,16 +77,25 @@ def test_record_recall_forget_over_stdio(real_corpus: Path) -> None:
             assert out["stored"] and out["id"]
             failed = await structured(client, "record_trajectory", record_args(2) | {"success": False})
             assert not failed["stored"]
-            recalled = await structured(client, "recall_experiences", {
-                "task": "What was the opening price of coffee on 2011-02-03?", "intent": "coffee"})
+            recalled = await structured(
+                client,
+                "recall_experiences",
+                {"task": "What was the opening price of coffee on 2011-02-03?", "intent": "coffee"},
+            )
             ids = [e["id"] for e in recalled["experiences"]]
             assert ids == [out["id"]]
             top = recalled["experiences"][0]
             assert {"s1", "s2", "s3", "score", "demo_text"} <= set(top)
             assert top["s3"] == 1.0 and top["s2"] == 0.0  # no steps yet: no tool coverage
-            step2 = await structured(client, "recall_experiences", {
-                "task": "What was the opening price of coffee on 2011-02-03?", "intent": "coffee",
-                "steps_so_far": [{"tool": "LoadDB", "arguments": {"target_db": "coffee"}, "ok": True}]})
+            step2 = await structured(
+                client,
+                "recall_experiences",
+                {
+                    "task": "What was the opening price of coffee on 2011-02-03?",
+                    "intent": "coffee",
+                    "steps_so_far": [{"tool": "LoadDB", "arguments": {"target_db": "coffee"}, "ok": True}],
+                },
+            )
             assert step2["experiences"][0]["s2"] == 1.0
             inferred = await structured(client, "recall_experiences", {"task": "coffee price on 2011-02-03"})
             assert inferred["intent_source"] == "inferred"
@@ -77,8 +113,9 @@ def test_record_recall_forget_over_stdio(real_corpus: Path) -> None:
     anyio.run(main)
 
 
-def test_eight_concurrent_http_clients_share_one_pool(real_corpus: Path,
-                                                       http_server_factory: type[HttpServer]) -> None:
+def test_eight_concurrent_http_clients_share_one_pool(
+    real_corpus: Path, http_server_factory: type[HttpServer]
+) -> None:
     server = http_server_factory(real_corpus, pool="shared").start()
     stored: dict[int, list[str]] = {}
 
@@ -102,8 +139,11 @@ def test_eight_concurrent_http_clients_share_one_pool(real_corpus: Path,
             all_ids = [i for ids in stored.values() for i in ids]
             assert len(set(all_ids)) == len(all_ids)
             assert stats["count"] == len(all_ids) > 0
-            query = {"task": "Agent 3 task 7: what was the opening price of coffee on 2013-08-08?",
-                     "intent": "coffee", "k": 4}
+            query = {
+                "task": "Agent 3 task 7: what was the opening price of coffee on 2013-08-08?",
+                "intent": "coffee",
+                "k": 4,
+            }
             first = await structured(client, "recall_experiences", query)
             again = await structured(client, "recall_experiences", query)
             assert [e["id"] for e in first["experiences"]] == [e["id"] for e in again["experiences"]]
@@ -112,8 +152,9 @@ def test_eight_concurrent_http_clients_share_one_pool(real_corpus: Path,
     anyio.run(main)
 
 
-def test_sigkill_mid_recording_loses_no_acknowledged_experience(real_corpus: Path,
-                                                                http_server_factory: type[HttpServer]) -> None:
+def test_sigkill_mid_recording_loses_no_acknowledged_experience(
+    real_corpus: Path, http_server_factory: type[HttpServer]
+) -> None:
     server = http_server_factory(real_corpus, pool="crash").start()
     acknowledged: list[str] = []
 
@@ -127,16 +168,15 @@ def test_sigkill_mid_recording_loses_no_acknowledged_experience(real_corpus: Pat
                 acknowledged.append(out["id"])
 
     async def main() -> None:
-        async with Client(server.url) as client:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(writer, client)
-                while len(acknowledged) < 60:
-                    await anyio.sleep(0.05)
-                assert server.proc is not None
-                server.proc.send_signal(signal.SIGKILL)
-                server.proc.wait(10)
-                await anyio.sleep(0.5)
-                tg.cancel_scope.cancel()
+        async with Client(server.url) as client, anyio.create_task_group() as tg:
+            tg.start_soon(writer, client)
+            while len(acknowledged) < 60:
+                await anyio.sleep(0.05)
+            assert server.proc is not None
+            server.proc.send_signal(signal.SIGKILL)
+            server.proc.wait(10)
+            await anyio.sleep(0.5)
+            tg.cancel_scope.cancel()
 
     try:
         anyio.run(main)
@@ -146,6 +186,7 @@ def test_sigkill_mid_recording_loses_no_acknowledged_experience(real_corpus: Pat
     assert len(acknowledged) >= 60
     restarted = HttpServer(real_corpus, pool="crash").start()
     try:
+
         async def check() -> None:
             async with Client(restarted.url) as client:
                 stats = json.loads((await client.read_resource("seer://pool/stats")).contents[0].text)
@@ -171,7 +212,9 @@ def test_corrupt_or_foreign_pool_file_is_refused_untouched(real_corpus: Path, co
         import duckdb
 
         con = duckdb.connect(str(path))
-        con.execute("CREATE TABLE customers (id INTEGER, name VARCHAR); INSERT INTO customers VALUES (1, 'x')")
+        con.execute(
+            "CREATE TABLE customers (id INTEGER, name VARCHAR); INSERT INTO customers VALUES (1, 'x')"
+        )
         con.close()
     else:
         assert isinstance(content, bytes)

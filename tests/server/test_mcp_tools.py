@@ -8,18 +8,31 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import pytest
 from mcp import Client
 
 from tests.server.conftest import HttpServer, stdio_params
 
-TOOLQA_TOOLS = {"LoadDB", "FilterDB", "GetValue", "SQLInterpreter", "PythonInterpreter", "Calculate",
-                "RetrieveAgenda", "RetrieveScirex", "LoadGraph", "NeighbourCheck", "NodeCheck", "EdgeCheck",
-                "Finish"}
+TOOLQA_TOOLS = {
+    "LoadDB",
+    "FilterDB",
+    "GetValue",
+    "SQLInterpreter",
+    "PythonInterpreter",
+    "Calculate",
+    "RetrieveAgenda",
+    "RetrieveScirex",
+    "LoadGraph",
+    "NeighbourCheck",
+    "NodeCheck",
+    "EdgeCheck",
+    "Finish",
+}
 POOL_TOOLS = {"recall_experiences", "record_trajectory", "forget_experience"}
 COLUMN_OF = {"opening": "Open", "lowest": "Low", "highest": "High", "closing": "Close", "volume": "Volume"}
-LOOKUP = re.compile(r"What was the (opening price|lowest price|highest price|closing price|volume) of coffee "
-                    r"on (\d{4}-\d{2}-\d{2})\?")
+LOOKUP = re.compile(
+    r"What was the (opening price|lowest price|highest price|closing price|volume) of coffee "
+    r"on (\d{4}-\d{2}-\d{2})\?"
+)
 
 
 def text(result: Any) -> str:
@@ -55,7 +68,7 @@ def test_stdio_lists_every_tool_with_schema_and_instructions(real_corpus: Path) 
         async with Client(stdio_params(real_corpus)) as client:
             assert client.instructions and "recall_experiences" in client.instructions
             tools = {t.name: t for t in (await client.list_tools()).tools}
-            assert TOOLQA_TOOLS | POOL_TOOLS <= set(tools)
+            assert set(tools) >= TOOLQA_TOOLS | POOL_TOOLS
             for name in TOOLQA_TOOLS | POOL_TOOLS:
                 assert tools[name].description, name
                 assert tools[name].input_schema["type"] == "object", name
@@ -80,8 +93,10 @@ def test_official_coffee_answers_over_stdio(real_corpus: Path, official_question
 
 
 def test_coffee_percentage_change_with_calculate(real_corpus: Path, official_questions: Path) -> None:
-    questions = [json.loads(line) for line in
-                 (official_questions / "easy" / "coffee-easy.jsonl").read_text().splitlines()]
+    questions = [
+        json.loads(line)
+        for line in (official_questions / "easy" / "coffee-easy.jsonl").read_text().splitlines()
+    ]
     pct = [q for q in questions if "percentage change" in q["question"]][:4]
 
     async def main() -> None:
@@ -92,18 +107,23 @@ def test_coffee_percentage_change_with_calculate(real_corpus: Path, official_que
                 await call_ok(client, "FilterDB", {"condition": f"Date={date}"})
                 open_ = await call_ok(client, "GetValue", {"column": "Open"})
                 close = await call_ok(client, "GetValue", {"column": "Close"})
-                change = await call_ok(client, "Calculate", {"expression": f"round(({close}-{open_})/{open_}*100, 2)"})
+                change = await call_ok(
+                    client, "Calculate", {"expression": f"round(({close}-{open_})/{open_}*100, 2)"}
+                )
                 assert f"{change}%" == q["answer"], q
 
     anyio.run(main)
 
 
-def test_http_sessions_are_isolated_and_answer_correctly(real_corpus: Path, official_questions: Path,
-                                                          http_server_factory: type[HttpServer]) -> None:
+def test_http_sessions_are_isolated_and_answer_correctly(
+    real_corpus: Path, official_questions: Path, http_server_factory: type[HttpServer]
+) -> None:
     server = http_server_factory(real_corpus).start()
     (col_a, date_a, gold_a), (col_b, date_b, gold_b) = coffee_lookups(official_questions)[:2]
 
-    async def agent(session: str, date: str, column: str, ready: anyio.Event, other_ready: anyio.Event) -> str:
+    async def agent(
+        session: str, date: str, column: str, ready: anyio.Event, other_ready: anyio.Event
+    ) -> str:
         async with Client(server.url) as client:
             await call_ok(client, "LoadDB", {"target_db": "coffee"}, session)
             await call_ok(client, "FilterDB", {"condition": f"Date={date}"}, session)
@@ -145,8 +165,11 @@ def test_errors_are_tool_errors_and_server_stays_up(real_corpus: Path) -> None:
             bad = await client.call_tool("LoadGraph", {"graph": "dblp"})
             assert bad.is_error and "dblp" in text(bad)  # the real corpus has no dblp files
             # still alive and correct afterwards
-            rows = await call_ok(client, "SQLInterpreter",
-                                 {"query": "SELECT Open FROM coffee.coffee_data WHERE Date = '2001-12-06'"})
+            rows = await call_ok(
+                client,
+                "SQLInterpreter",
+                {"query": "SELECT Open FROM coffee.coffee_data WHERE Date = '2001-12-06'"},
+            )
             assert "42.75" in rows
 
     anyio.run(main)

@@ -102,7 +102,11 @@ class ExperiencePool:
         self.lock = threading.RLock()
         self.classifier = IntentClassifier(embedder, intent_labels) if intent_labels else None
         self._writer = _Writer(store)
-        self.cache = EmbeddingCache(embedder, load=store.cache_load, save=self._queue_cache)
+        # a cheap embedder (hash) is faster than a database lookup: keep only the in-memory LRU then
+        cheap = bool(getattr(embedder, "cheap", False))
+        self.cache = EmbeddingCache(
+            embedder, load=None if cheap else store.cache_load, save=None if cheap else self._queue_cache
+        )
         self.mirror = Mirror(store.dim)
         self.ann: AnnIndex | None = None
         self._goal_cache: OrderedDict[str, list[RecalledExperience]] = OrderedDict()
@@ -295,7 +299,8 @@ class ExperiencePool:
                 slots = None
                 if m.live >= self.ann_threshold:
                     self._maybe_build_ann()
-                    slots = R.candidate_slots(m, self.ann, qplan, vector, req.k)
+                    code = intent_code if req.use_s3 else -1
+                    slots = R.candidate_slots(m, self.ann, qplan, vector, req.k, code)
             scored = R.score_slots(m, slots, req, qplan, vector, intent_code)
             seed = req.seed if req.seed is not None else _stable_seed(req.task)
             positions = R.select(m, scored, req, mode=mode, seed=seed)

@@ -177,7 +177,13 @@ class Mirror:
 
 
 class AnnIndex:
-    """usearch cosine indexes, one per (embedding column, intent partition); keys are seqs."""
+    """usearch cosine indexes per embedding column: one global (code -1) and one per intent; keys are seqs.
+
+    Candidates are the global top-C by cosine ∪ the query intent's top-C, so both the best items that
+    match the intent (s3 = 1) and the best of any intent are among them; recall re-scores them exactly.
+    """
+
+    GLOBAL = -1
 
     def __init__(self, dim: int, dtype: str = "i8", connectivity: int = 16) -> None:
         self.dim = dim
@@ -202,33 +208,37 @@ class AnnIndex:
         if len(slots) == 0:
             return
         intents = mirror.intent[slots]
-        for code in np.unique(intents):
-            sel = slots[intents == code]
+        groups = [(self.GLOBAL, slots)] + [(int(c), slots[intents == c]) for c in np.unique(intents)]
+        for code, sel in groups:
             for column in COLUMNS:
-                part = self.parts.get((column, int(code)))
+                part = self.parts.get((column, code))
                 if part is None:
-                    part = self.parts[(column, int(code))] = self._new()
+                    part = self.parts[(column, code)] = self._new()
                 part.add(mirror.seq[sel], mirror.vec[column][sel], threads=0)
 
     def remove(self, mirror: Mirror, slots: list[int]) -> None:
         for slot in slots:
             for column in COLUMNS:
-                part = self.parts.get((column, int(mirror.intent[slot])))
-                if part is not None:
-                    part.remove(int(mirror.seq[slot]))
+                for code in (self.GLOBAL, int(mirror.intent[slot])):
+                    part = self.parts.get((column, code))
+                    if part is not None:
+                        part.remove(int(mirror.seq[slot]))
 
-    def candidates(self, column: str, vector: np.ndarray, count: int) -> np.ndarray:
-        """Seqs of the approximate `count` nearest neighbours in every intent partition."""
+    def candidates(self, column: str, vector: np.ndarray, count: int, intent_code: int = -1) -> np.ndarray:
+        """Seqs of the approximate `count` nearest neighbours overall and within the intent (if any)."""
         found: list[np.ndarray] = []
-        for (col, _), part in self.parts.items():
-            if col != column or len(part) == 0:
+        codes = (self.GLOBAL, intent_code) if intent_code >= 0 else (self.GLOBAL,)
+        for code in codes:
+            part = self.parts.get((column, code))
+            if part is None or len(part) == 0:
                 continue
             matches = part.search(vector, count, threads=1)
             found.append(np.asarray(matches.keys, dtype=np.int64))
         return np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
 
     def __len__(self) -> int:
-        return sum(len(p) for (c, _), p in self.parts.items() if c == COLUMNS[0])
+        part = self.parts.get((COLUMNS[0], self.GLOBAL))
+        return 0 if part is None else len(part)
 
     # ------------------------------------------------------------- persistence
     def save(self, folder: Path, stamp: dict[str, Any]) -> None:

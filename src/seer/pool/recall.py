@@ -106,12 +106,18 @@ def score_slots(
 
 
 def candidate_slots(
-    mirror: Mirror, ann: AnnIndex | None, qplan: QueryPlan, vector: np.ndarray, k: int, factor: int = 50
+    mirror: Mirror,
+    ann: AnnIndex | None,
+    qplan: QueryPlan,
+    vector: np.ndarray,
+    k: int,
+    intent_code: int = -1,
+    factor: int = 50,
 ) -> np.ndarray | None:
     """Candidate slots from the ANN index (None = score every slot exactly)."""
     if ann is None or len(ann) == 0:
         return None
-    seqs = ann.candidates(qplan.column, vector, max(factor * k, 64))
+    seqs = ann.candidates(qplan.column, vector, max(factor * k, 64), intent_code)
     return mirror.slots_of_seqs(np.sort(seqs))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from seer.pool import (
@@ -13,6 +14,7 @@ from seer.pool import (
     Step,
     load_embedder,
 )
+from seer.pool.models import IntentSource, Order, Strategy
 
 
 class PoolService:
@@ -37,24 +39,44 @@ class PoolService:
                 self._intents = IntentClassifier(embedder)
             return self._pool
 
-    def infer_intent(self, task: str) -> tuple[str, str]:
-        """(intent, source) for a task: the caller's label or the embedding classifier's."""
+    def resolve_intent(self, task: str, intent: str | None) -> tuple[str, IntentSource]:
+        """(intent, source) for a task: the caller's label, else the embedding classifier's."""
+        if intent:
+            return intent, "caller"
         self.open()
         assert self._intents is not None
         return self._intents.classify(task)[0], "inferred"
 
-    def recall(self, *, task: str, steps_so_far: list[dict[str, Any]], intent: str | None, k: int,
-               strategy: str, terms: list[str] | None, exclude_task_id: str | None,
-               max_per_template: int | None, token_budget: int | None, order: str) -> dict[str, Any]:
+    def recall(
+        self,
+        *,
+        task: str,
+        steps_so_far: list[dict[str, Any]],
+        intent: str | None,
+        k: int,
+        strategy: Strategy,
+        terms: Sequence[str] | None,
+        exclude_task_id: str | None,
+        max_per_template: int | None,
+        token_budget: int | None,
+        order: Order,
+    ) -> dict[str, Any]:
         pool = self.open()
-        intent_source = "caller"
-        if not intent:
-            intent, intent_source = self.infer_intent(task)
+        intent, intent_source = self.resolve_intent(task, intent)
         use = set(terms) if terms is not None else {"s1", "s2", "s3"}
         request = RecallRequest(
-            task=task, steps_so_far=[Step(**s) for s in steps_so_far], intent=intent, k=k, strategy=strategy,
-            use_s1="s1" in use, use_s2="s2" in use, use_s3="s3" in use, exclude_task_id=exclude_task_id,
-            max_per_template=max_per_template, token_budget=token_budget, order=order,
+            task=task,
+            steps_so_far=[Step(**s) for s in steps_so_far],
+            intent=intent,
+            k=k,
+            strategy=strategy,
+            use_s1="s1" in use,
+            use_s2="s2" in use,
+            use_s3="s3" in use,
+            exclude_task_id=exclude_task_id,
+            max_per_template=max_per_template,
+            token_budget=token_budget,
+            order=order,
         )
         results = pool.recall(request)
         return {
@@ -64,18 +86,35 @@ class PoolService:
             "experiences": [r.model_dump() for r in results],
         }
 
-    def record(self, *, task: str, steps: list[dict[str, Any]], final_answer: str, success: bool, judge: str,
-               intent: str | None, model: str | None, source_task_id: str | None,
-               recalled_ids: list[str]) -> dict[str, Any]:
+    def record(
+        self,
+        *,
+        task: str,
+        steps: list[dict[str, Any]],
+        final_answer: str,
+        success: bool,
+        judge: str,
+        intent: str | None,
+        model: str | None,
+        source_task_id: str | None,
+        recalled_ids: list[str],
+    ) -> dict[str, Any]:
         pool = self.open()
-        intent_source = "caller"
-        if not intent:
-            intent, intent_source = self.infer_intent(task)
-        outcome = pool.record(RecordRequest(
-            task=task, steps=[Step(**s) for s in steps], final_answer=final_answer, success=success,
-            judge=judge, intent=intent, intent_source=intent_source, model=model,
-            source_task_id=source_task_id, recalled_ids=recalled_ids,
-        ))
+        intent, intent_source = self.resolve_intent(task, intent)
+        outcome = pool.record(
+            RecordRequest(
+                task=task,
+                steps=[Step(**s) for s in steps],
+                final_answer=final_answer,
+                success=success,
+                judge=judge,
+                intent=intent,
+                intent_source=intent_source,
+                model=model,
+                source_task_id=source_task_id,
+                recalled_ids=recalled_ids,
+            )
+        )
         return outcome.model_dump() | {"intent": intent, "pool_size": pool.count()}
 
     def forget(self, experience_id: str) -> bool:

@@ -27,8 +27,16 @@ from seer.tools import TOOL_SPECS, Corpus, ToolError, ToolSession, ToolSpec
 
 log = logging.getLogger(__name__)
 
-_READ_ONLY_TOOLS = {"GetValue", "SQLInterpreter", "Calculate", "RetrieveAgenda", "RetrieveScirex",
-                    "NeighbourCheck", "NodeCheck", "EdgeCheck"}
+_READ_ONLY_TOOLS = {
+    "GetValue",
+    "SQLInterpreter",
+    "Calculate",
+    "RetrieveAgenda",
+    "RetrieveScirex",
+    "NeighbourCheck",
+    "NodeCheck",
+    "EdgeCheck",
+}
 
 
 @dataclass
@@ -93,10 +101,11 @@ def _tool_function(spec: ToolSpec, states: ClientStates[ToolSession]) -> Any:
     properties = spec.parameters.get("properties", {})
     required = set(spec.parameters.get("required", properties))
     for name, schema in properties.items():
-        annotation = Annotated[_python_type(schema), Field(description=schema.get("description", ""))]
+        annotation = Annotated[_python_type(schema), Field(description=schema.get("description", ""))]  # type: ignore[valid-type]
         default = inspect.Parameter.empty if name in required else schema.get("default", "")
-        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation,
-                                        default=default))
+        params.append(
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+        )
     call.__signature__ = inspect.Signature(params, return_annotation=str)  # type: ignore[attr-defined]
     call.__annotations__ = {p.name: p.annotation for p in params} | {"return": str}
     call.__name__ = spec.name
@@ -127,14 +136,17 @@ async def _pool_call(tool: str, fn: Any, *args: Any) -> Any:
 def build_server(config: ServerConfig, *, pool_service: PoolService | None = None) -> SeerServer:
     """Build the MCP server: 13 ToolQA tools, recall/record/forget, pool stats, a recall prompt."""
     corpus = Corpus(config.corpus, cache_dir() / "corpus")
-    states: ClientStates[ToolSession] = ClientStates(lambda: ToolSession(corpus), config.max_clients,
-                                                     config.client_idle_ttl_s)
+    states: ClientStates[ToolSession] = ClientStates(
+        lambda: ToolSession(corpus), config.max_clients, config.client_idle_ttl_s
+    )
     pools = pool_service or PoolService(config.pool, config.embedder)
     server = MCPServer("seer", instructions=instructions(), version=__version__, log_level="WARNING")
 
     for spec in TOOL_SPECS:
         server.add_tool(
-            _tool_function(spec, states), name=spec.name, description=spec.description,
+            _tool_function(spec, states),
+            name=spec.name,
+            description=spec.description,
             annotations=ToolAnnotations(read_only_hint=spec.name in _READ_ONLY_TOOLS, open_world_hint=False),
             structured_output=False,
         )
@@ -145,12 +157,19 @@ def build_server(config: ServerConfig, *, pool_service: PoolService | None = Non
         steps_so_far: Annotated[list[StepIn], Field(description="Tool calls made so far in this task")] = [],  # noqa: B006
         intent: Annotated[str | None, Field(description="Task intent label; inferred when omitted")] = None,
         k: Annotated[int, Field(ge=0, le=32, description="How many demonstrations")] = 4,
-        strategy: Annotated[Literal["hybrid", "goal", "process", "static", "random"],
-                            Field(description="hybrid: query at step 1, trajectory after")] = "hybrid",
-        terms: Annotated[list[Literal["s1", "s2", "s3"]] | None,
-                         Field(description="Score terms to use (default all)")] = None,
-        exclude_task_id: Annotated[str | None, Field(description="Never return this task's experiences")] = None,
-        max_per_template: Annotated[int | None, Field(ge=1, description="At most m per task template")] = None,
+        strategy: Annotated[
+            Literal["hybrid", "goal", "process", "static", "random"],
+            Field(description="hybrid: query at step 1, trajectory after"),
+        ] = "hybrid",
+        terms: Annotated[
+            list[Literal["s1", "s2", "s3"]] | None, Field(description="Score terms to use (default all)")
+        ] = None,
+        exclude_task_id: Annotated[
+            str | None, Field(description="Never return this task's experiences")
+        ] = None,
+        max_per_template: Annotated[
+            int | None, Field(ge=1, description="At most m per task template")
+        ] = None,
         token_budget: Annotated[int | None, Field(ge=1, description="Cap on demonstration tokens")] = None,
         order: Annotated[Literal["ranked", "shuffled"], Field(description="Result order")] = "ranked",
     ) -> dict[str, Any]:
@@ -159,12 +178,25 @@ def build_server(config: ServerConfig, *, pool_service: PoolService | None = Non
         Call before every tool step with the calls made so far. Each result has its id, the
         rendered demonstration and its score terms (s1 similarity, s2 tool coverage, s3 intent).
         """
-        return await _pool_call("recall_experiences", lambda: pools.recall(
-            task=task, steps_so_far=[s.model_dump() for s in steps_so_far], intent=intent, k=k,
-            strategy=strategy, terms=terms, exclude_task_id=exclude_task_id,
-            max_per_template=max_per_template, token_budget=token_budget, order=order))
+        return await _pool_call(
+            "recall_experiences",
+            lambda: pools.recall(
+                task=task,
+                steps_so_far=[s.model_dump() for s in steps_so_far],
+                intent=intent,
+                k=k,
+                strategy=strategy,
+                terms=terms,
+                exclude_task_id=exclude_task_id,
+                max_per_template=max_per_template,
+                token_budget=token_budget,
+                order=order,
+            ),
+        )
 
-    @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False))
+    @server.tool(
+        annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
+    )
     async def record_trajectory(
         task: Annotated[str, Field(description="The task / question")],
         steps: Annotated[list[StepIn], Field(description="All tool calls with observations")],
@@ -172,17 +204,31 @@ def build_server(config: ServerConfig, *, pool_service: PoolService | None = Non
         success: Annotated[bool, Field(description="Judged successful; only successes are stored")],
         judge: Annotated[str, Field(description="Who judged: exact_match, llm_gold, self, user, ...")],
         intent: Annotated[str | None, Field(description="Task intent label; inferred when omitted")] = None,
-        source: Annotated[str | None, Field(description="Where the trajectory comes from (model name)")] = None,
+        source: Annotated[
+            str | None, Field(description="Where the trajectory comes from (model name)")
+        ] = None,
         source_task_id: Annotated[str | None, Field(description="Benchmark task id, if any")] = None,
         recalled_ids: Annotated[list[str], Field(description="Experience ids recalled for this task")] = [],  # noqa: B006
     ) -> dict[str, Any]:
         """Store a finished task's trajectory in the experience pool (successes only; deduplicated)."""
-        return await _pool_call("record_trajectory", lambda: pools.record(
-            task=task, steps=[s.model_dump() for s in steps], final_answer=final_answer, success=success,
-            judge=judge, intent=intent, model=source, source_task_id=source_task_id,
-            recalled_ids=recalled_ids))
+        return await _pool_call(
+            "record_trajectory",
+            lambda: pools.record(
+                task=task,
+                steps=[s.model_dump() for s in steps],
+                final_answer=final_answer,
+                success=success,
+                judge=judge,
+                intent=intent,
+                model=source,
+                source_task_id=source_task_id,
+                recalled_ids=recalled_ids,
+            ),
+        )
 
-    @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False))
+    @server.tool(
+        annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False)
+    )
     async def forget_experience(
         experience_id: Annotated[str, Field(description="The id returned by recall or record")],
     ) -> dict[str, Any]:
@@ -192,23 +238,34 @@ def build_server(config: ServerConfig, *, pool_service: PoolService | None = Non
             raise MCPToolError(f"forget_experience: no experience with id {experience_id!r}")
         return {"removed": experience_id}
 
-    @server.resource("seer://pool/stats", name="pool-stats", mime_type="application/json",
-                     description="Size, intents, embedder and usage of the experience pool")
+    @server.resource(
+        "seer://pool/stats",
+        name="pool-stats",
+        mime_type="application/json",
+        description="Size, intents, embedder and usage of the experience pool",
+    )
     async def pool_stats() -> str:
         stats = await _pool_call("pool stats", pools.stats)
         return json.dumps(stats, indent=2, default=str)
 
-    @server.resource("seer://corpus/domains", name="corpus-domains", mime_type="application/json",
-                     description="Which ToolQA domains the corpus provides, and what is missing")
+    @server.resource(
+        "seer://corpus/domains",
+        name="corpus-domains",
+        mime_type="application/json",
+        description="Which ToolQA domains the corpus provides, and what is missing",
+    )
     async def corpus_domains() -> str:
         domains = await anyio.to_thread.run_sync(corpus.domains)
-        return json.dumps({name: {"available": st.available, "detail": st.detail}
-                           for name, st in domains.items()}, indent=2)
+        return json.dumps(
+            {name: {"available": st.available, "detail": st.detail} for name, st in domains.items()}, indent=2
+        )
 
     @server.prompt(name="solve_with_recall", description="Wrap a task with the stepwise recall protocol")
     def solve_with_recall(task: str) -> str:
-        return (f"Task: {task}\n\nBefore each tool call, call recall_experiences with this task and the "
-                "calls made so far, and follow the most relevant demonstrations. Make one tool call per "
-                "step and finish with Finish[answer]. When done and confident, call record_trajectory.")
+        return (
+            f"Task: {task}\n\nBefore each tool call, call recall_experiences with this task and the "
+            "calls made so far, and follow the most relevant demonstrations. Make one tool call per "
+            "step and finish with Finish[answer]. When done and confident, call record_trajectory."
+        )
 
     return SeerServer(server, corpus, pools)

@@ -23,7 +23,9 @@ DEFAULT_KEY = "default"
 StateT = TypeVar("StateT")
 
 
-def client_key(session_id: str | None, meta: Mapping[str, Any] | None, headers: Mapping[str, str] | None) -> str:
+def client_key(
+    session_id: str | None, meta: Mapping[str, Any] | None, headers: Mapping[str, str] | None
+) -> str:
     """The key that identifies one client's tool state."""
     if session_id:
         return f"transport:{session_id}"

@@ -83,8 +83,9 @@ MODELS: dict[str, ModelSpec] = {
 
 
 def models_dir() -> Path:
-    """Folder holding assembled model files: ``cache_dir()/models``."""
-    path = config.cache_dir() / "models"
+    """Folder holding assembled model files: ``$SEER_MODELS_DIR`` or ``cache_dir()/models``."""
+    env = os.environ.get("SEER_MODELS_DIR")
+    path = Path(env).expanduser() if env else config.cache_dir() / "models"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
