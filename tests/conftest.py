@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import platformdirs
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
 
 
+def _user_models_dir() -> str:
+    """Where the user's assembled models live, so tests reuse them instead of re-assembling 1.1 GB."""
+    base = Path(os.environ.get("SEER_HOME") or platformdirs.user_data_dir("seer-mcp", appauthor=False))
+    return str(base / "cache" / "models")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_seer_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    models = os.environ.get("SEER_MODELS_DIR") or _user_models_dir()
     home = tmp_path_factory.mktemp("seer-home")
     monkeypatch.setenv("SEER_HOME", str(home))
+    monkeypatch.setenv("SEER_MODELS_DIR", models)
     return home
 
 

@@ -95,8 +95,11 @@ def resolve_data(config: RunConfig) -> tuple[Path, Path]:
 
 
 def server_env() -> dict[str, str]:
-    keep = ("SEER_HOME", "PYTHONPATH", "OMP_NUM_THREADS", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
-    return {k: os.environ[k] for k in keep if k in os.environ}
+    """The stdio server's environment. One embedder thread: its spin-waiting threads would otherwise
+    compete with the in-process model for the cores (single-query embedding is fast on one)."""
+    keep = ("SEER_HOME", "SEER_MODELS_DIR", "PYTHONPATH", "OMP_NUM_THREADS", "HF_HUB_OFFLINE",
+            "TRANSFORMERS_OFFLINE")
+    return {"OMP_NUM_THREADS": "1"} | {k: os.environ[k] for k in keep if k in os.environ}
 
 
 def stdio_connector(corpus: Path, out: Path, embedder: str) -> Any:

@@ -326,9 +326,10 @@ class ExperiencePool:
         if req.order == "shuffled":
             results = R.shuffle(results, seed)
         if goal_key is not None:
-            self._goal_cache[goal_key] = results
-            while len(self._goal_cache) > 1024:
-                self._goal_cache.popitem(last=False)
+            with self.lock:
+                self._goal_cache[goal_key] = results
+                while len(self._goal_cache) > 1024:
+                    self._goal_cache.popitem(last=False)
         self._count_recalled([r.id for r in results])
         return results
 

