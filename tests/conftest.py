@@ -18,13 +18,22 @@ def _user_models_dir() -> str:
     return str(base / "cache" / "models")
 
 
+_MODELS_DIR = os.environ.get("SEER_MODELS_DIR") or _user_models_dir()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_seer_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    models = os.environ.get("SEER_MODELS_DIR") or _user_models_dir()
     home = tmp_path_factory.mktemp("seer-home")
     monkeypatch.setenv("SEER_HOME", str(home))
-    monkeypatch.setenv("SEER_MODELS_DIR", models)
+    monkeypatch.delenv("SEER_MODELS_DIR", raising=False)
     return home
+
+
+@pytest.fixture
+def user_models_dir(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Real-model tests reuse the user's assembled models (1.1 GB) instead of assembling per test."""
+    monkeypatch.setenv("SEER_MODELS_DIR", _MODELS_DIR)
+    return _MODELS_DIR
 
 
 @pytest.fixture(scope="session")

@@ -20,15 +20,29 @@ def _parse_host_port(value: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
+SEED_LIBRARY = "seed_library.json"
+"""Oracle demonstrations written beside a synthetic corpus (``static`` baseline), from another seed."""
+
+
 def default_corpus(seed: int = 0) -> Path:
-    """A small synthetic corpus (all 8 domains) built once under the cache when no --corpus is given."""
-    from seer.eval.toolqa.synth import build_corpus
+    """A small synthetic corpus (all 8 domains) built once under the cache when no --corpus is given.
+
+    Beside it: ``questions/`` and ``seed_library.json`` (oracle demonstrations for other questions).
+    """
+    from seer.eval.toolqa.synth import build_corpus, seed_instances
+    from seer.eval.toolqa.templates import write_seed_experiences
+    from seer.tools import Corpus, ToolSession
 
     out = cache_dir() / "synthetic" / f"small-seed{seed}"
     marker = out / ".complete"
     if not marker.exists():
         click.echo(f"No --corpus given: building a small synthetic ToolQA corpus in {out} ...", err=True)
-        build_corpus(out, seed=seed, scale="small")
+        report = build_corpus(out, seed=seed, scale="small")
+        corpus = Corpus(out / "external_corpus", cache_dir() / "corpus")
+        write_seed_experiences(
+            out / SEED_LIBRARY, seed_instances(report, seed + 1), lambda: ToolSession(corpus).call
+        )
+        corpus.close()
         marker.write_text("ok\n")
     return out / "external_corpus"
 
@@ -78,6 +92,11 @@ class _LazyGroup(click.Group):
     help="'default' (packaged all-MiniLM-L6-v2, offline), 'hash' (tests) or a sentence-transformers name.",
 )
 @click.option(
+    "--seeds",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Seed demonstrations (SEER library.json or JSONL) imported into the pool at start.",
+)
+@click.option(
     "--log-level",
     default="WARNING",
     show_default=True,
@@ -86,7 +105,13 @@ class _LazyGroup(click.Group):
 @click.version_option(package_name="seer-mcp")
 @click.pass_context
 def main(
-    ctx: click.Context, http: str | None, corpus: Path | None, pool_name: str, embedder: str, log_level: str
+    ctx: click.Context,
+    http: str | None,
+    corpus: Path | None,
+    pool_name: str,
+    embedder: str,
+    seeds: Path | None,
+    log_level: str,
 ) -> None:
     """Serve the ToolQA tools plus stepwise experience recall over MCP (stdio by default)."""
     if ctx.invoked_subcommand is not None:
@@ -96,7 +121,7 @@ def main(
     logging.basicConfig(level=log_level, stream=sys.stderr)
     if corpus is not None and not corpus.is_dir():
         raise click.BadParameter(f"{corpus} is not a folder", param_hint="--corpus")
-    config = ServerConfig(corpus=corpus or default_corpus(), pool=pool_name, embedder=embedder)
+    config = ServerConfig(corpus=corpus or default_corpus(), pool=pool_name, embedder=embedder, seeds=seeds)
     server = build_server(config)
     try:
         if http:

@@ -15,8 +15,8 @@ from seer.eval.run_toolqa import RunConfig, execute
 pytestmark = pytest.mark.real_model
 
 
-@pytest.fixture(scope="module")
-def qwen() -> object:
+@pytest.fixture
+def qwen(user_models_dir: str) -> object:
     if importlib.util.find_spec("llama_cpp") is None:
         pytest.skip("llama-cpp-python is not installed (pip install 'seer-mcp[llm]')")
     try:
@@ -31,8 +31,18 @@ def qwen() -> object:
 def test_qwen_solves_through_mcp_with_stepwise_recall(
     qwen: object, real_corpus: Path, official_questions: Path, tmp_path: Path
 ) -> None:
-    config = RunConfig(run="e2e", methods=["seer"], domains=["coffee"], limit=2, batches=1, immediate=True,
-                       intent="gold", embedder="hash", corpus=str(real_corpus), questions=str(official_questions))
+    config = RunConfig(
+        run="e2e",
+        methods=["seer"],
+        domains=["coffee"],
+        limit=2,
+        batches=1,
+        immediate=True,
+        intent="gold",
+        embedder="hash",
+        corpus=str(real_corpus),
+        questions=str(official_questions),
+    )
     log = anyio.run(lambda: execute(config, tmp_path, model=qwen, show_progress=False))
     tasks = log.tasks()
     assert len(tasks) == 2

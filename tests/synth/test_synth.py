@@ -129,9 +129,20 @@ def test_seed_experiences_differ_from_eval(small_build: BuildReport, tmp_path: P
     seeds = seed_instances(small_build, seed=SEED + 1)
     eval_qs = {i.question for v in small_build.instances.values() for i in v}
     assert seeds and not {s.question for s in seeds} & eval_qs
-    n = write_seed_experiences(tmp_path / "seed.jsonl", seeds)
-    rec = json.loads((tmp_path / "seed.jsonl").open().readline())
-    assert n == len(seeds) and rec["source"] == "oracle" and rec["steps"][-1]["tool"] == "Finish"
+    tools = pytest.importorskip("seer.tools")
+    corpus = tools.Corpus(small_build.out / "external_corpus", tmp_path / "cache")
+    n = write_seed_experiences(tmp_path / "seed.json", seeds, lambda: tools.ToolSession(corpus).call)
+    records = json.loads((tmp_path / "seed.json").read_text())
+    assert n == len(records) == len(seeds)
+    assert records[0]["steps"][-1].startswith("Step ") and "<CALL_BEGIN>Finish[" in records[0]["steps"][-1]
+    assert "Result 1: " in records[0]["full_text"]
+    from seer.pool import parse_library  # the pool imports the seeds as the official format
+
+    experiences = parse_library(tmp_path / "seed.json")
+    assert len(experiences) == n and all(e.judge_kind == "seed" for e in experiences)
+    assert {e.intent for e in experiences} <= {"flight", "coffee", "yelp", "airbnb", "dblp", "agenda",
+                                                "scirex", "gsm8k"}
+    assert all(e.tool_chain[-1] == "Finish" for e in experiences)
 
 
 def test_oracle_chains_replay_with_the_tools(small_build: BuildReport, tmp_path: Path) -> None:

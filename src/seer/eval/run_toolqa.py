@@ -57,11 +57,20 @@ class RunConfig(BaseModel):
     corpus: str | None = None
     questions: str | None = None
     embedder: str = "default"
+    seeds: str | None = None
     seed: int = 0
 
 
-DEMO = {"methods": ["react", "seer"], "domains": ["coffee", "flight"], "limit": 15, "batches": 3, "k": 4,
-        "protocol": "online", "intent": "server", "model": "default"}
+DEMO = {
+    "methods": ["react", "seer"],
+    "domains": ["coffee", "flight"],
+    "limit": 15,
+    "batches": 3,
+    "k": 4,
+    "protocol": "online",
+    "intent": "server",
+    "model": "default",
+}
 """The README's main job: react vs seer, online, on a small synthetic corpus with the embedded model."""
 
 
@@ -94,23 +103,52 @@ def resolve_data(config: RunConfig) -> tuple[Path, Path]:
     return corpus, questions
 
 
+def resolve_seeds(config: RunConfig, corpus: Path) -> Path | None:
+    """--seeds, else the oracle demonstrations written beside a synthetic corpus, if any."""
+    if config.seeds:
+        return Path(config.seeds)
+    from seer.cli import SEED_LIBRARY
+
+    beside = corpus.parent / SEED_LIBRARY
+    return beside if beside.is_file() else None
+
+
 def server_env() -> dict[str, str]:
     """The stdio server's environment. One embedder thread: its spin-waiting threads would otherwise
     compete with the in-process model for the cores (single-query embedding is fast on one)."""
-    keep = ("SEER_HOME", "SEER_MODELS_DIR", "PYTHONPATH", "OMP_NUM_THREADS", "HF_HUB_OFFLINE",
-            "TRANSFORMERS_OFFLINE")
+    keep = (
+        "SEER_HOME",
+        "SEER_MODELS_DIR",
+        "PYTHONPATH",
+        "OMP_NUM_THREADS",
+        "HF_HUB_OFFLINE",
+        "TRANSFORMERS_OFFLINE",
+    )
     return {"OMP_NUM_THREADS": "1"} | {k: os.environ[k] for k in keep if k in os.environ}
 
 
-def stdio_connector(corpus: Path, out: Path, embedder: str) -> Any:
-    """Each method gets its own server process and its own pool file in the run folder."""
+def stdio_connector(corpus: Path, out: Path, embedder: str, seeds: Path | None = None) -> Any:
+    """Each method gets its own server process and its own pool file in the run folder; the
+    ``static`` method's server starts with the seed demonstrations imported."""
     from mcp import Client
     from mcp.client.stdio import StdioServerParameters
 
     @asynccontextmanager
     async def connect(method: Method) -> AsyncIterator[McpClient]:
-        args = ["-m", "seer.cli", "--corpus", str(corpus), "--pool", str(pool_file(out, method.name)),
-                "--embedder", embedder]
+        args = [
+            "-m",
+            "seer.cli",
+            "--corpus",
+            str(corpus),
+            "--pool",
+            str(pool_file(out, method.name)),
+            "--embedder",
+            embedder,
+        ]
+        if method.recall is not None and method.recall.strategy == "static":
+            if seeds is None:
+                raise click.UsageError("the static method needs seed demonstrations: pass --seeds FILE")
+            args += ["--seeds", str(seeds)]
         params = StdioServerParameters(command=sys.executable, args=args, env=server_env())
         async with Client(params) as client:
             yield client
@@ -140,29 +178,49 @@ async def execute(config: RunConfig, out: Path, *, model: Any = None, show_progr
     questions = []
     for domain in config.domains:
         questions += load_questions(qdir, domain, config.level)[: config.limit]
-    stream = make_stream(questions, protocol=config.protocol, batches=config.batches, seed=config.seed,
-                         train_frac=config.train_frac)
+    stream = make_stream(
+        questions,
+        protocol=config.protocol,
+        batches=config.batches,
+        seed=config.seed,
+        train_frac=config.train_frac,
+    )
     methods = [get_method(m, config.k) for m in config.methods]
     model = model or load_model(config.model, config.model_name)
     judge = make_judge(config.judge, model)
-    agent = AgentConfig(max_steps=config.max_steps, mode=config.call_mode,  # type: ignore[arg-type]
-                        on_error=config.on_error, intent=config.intent)  # type: ignore[arg-type]
+    agent = AgentConfig(
+        max_steps=config.max_steps,
+        mode=config.call_mode,  # type: ignore[arg-type]
+        on_error=config.on_error,
+        intent=config.intent,
+    )  # type: ignore[arg-type]
     settings = RunSettings(immediate=config.immediate, agent=agent, source=getattr(model, "name", ""))
     if config.server:
         connect = http_connector(config.server)
     else:
-        connect = stdio_connector(corpus, out, config.embedder)
+        connect = stdio_connector(corpus, out, config.embedder, resolve_seeds(config, corpus))
     if not show_progress:
         await run_methods(Runner(model, judge, log, settings), methods, stream, connect)
         return log
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     done = {(t.method, t.qid) for t in log.tasks()}
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.fields[acc]}")) as progress:
-        bars = {m.name: progress.add_task(m.name, total=len(stream), acc="",
-                                          completed=sum((m.name, s.question.qid) in done for s in stream))
-                for m in methods}
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[acc]}"),
+    ) as progress:
+        bars = {
+            m.name: progress.add_task(
+                m.name,
+                total=len(stream),
+                acc="",
+                completed=sum((m.name, s.question.qid) in done for s in stream),
+            )
+            for m in methods
+        }
         hits: dict[str, list[bool]] = {m.name: [] for m in methods}
 
         def on_task(task: TaskLog) -> None:
@@ -194,46 +252,112 @@ def _csv(value: str) -> list[str]:
 
 
 @click.command("toolqa")
-@click.option("--methods", default="react,seer", show_default=True,
-              help=f"Comma-separated, from {', '.join(METHODS)}; name@K overrides k (seer@2).")
+@click.option(
+    "--methods",
+    default="react,seer",
+    show_default=True,
+    help=f"Comma-separated, from {', '.join(METHODS)}; name@K overrides k (seer@2).",
+)
 @click.option("--domains", default="coffee,flight", show_default=True)
 @click.option("--level", type=click.Choice(["easy", "hard"]), default="easy", show_default=True)
 @click.option("--limit", type=int, default=15, show_default=True, help="Questions per domain (0: all).")
-@click.option("--batches", type=int, default=5, show_default=True,
-              help="Batches; the pool is frozen inside one.")
+@click.option(
+    "--batches", type=int, default=5, show_default=True, help="Batches; the pool is frozen inside one."
+)
 @click.option("--immediate", is_flag=True, help="Record each success at once instead of at the batch end.")
 @click.option("--k", type=int, default=4, show_default=True, help="Demonstrations per step.")
 @click.option("--protocol", type=click.Choice(["online", "heldout"]), default="online", show_default=True)
-@click.option("--train-frac", type=float, default=0.5, show_default=True,
-              help="heldout: share used to learn.")
-@click.option("--model", default="default", show_default=True,
-              help="default | small (embedded GGUF) | an OpenAI-compatible URL | scripted (smoke test).")
+@click.option(
+    "--train-frac", type=float, default=0.5, show_default=True, help="heldout: share used to learn."
+)
+@click.option(
+    "--model",
+    default="default",
+    show_default=True,
+    help="default | small (embedded GGUF) | an OpenAI-compatible URL | scripted (smoke test).",
+)
 @click.option("--model-name", default="default", show_default=True, help="Model name sent to a URL backend.")
-@click.option("--call-mode", type=click.Choice(["json", "text", "native"]), default="json", show_default=True,
-              help="json: schema-constrained; text: <CALL_BEGIN>Tool[args]<CALL_END>; native: tool calls.")
+@click.option(
+    "--call-mode",
+    type=click.Choice(["json", "text", "native"]),
+    default="json",
+    show_default=True,
+    help="json: schema-constrained; text: <CALL_BEGIN>Tool[args]<CALL_END>; native: tool calls.",
+)
 @click.option("--on-error", type=click.Choice(["halt", "feedback"]), default="halt", show_default=True)
-@click.option("--intent", type=click.Choice(["llm", "server", "gold"]), default="llm", show_default=True,
-              help="llm: classify with the model; server: the server infers it; gold: the question's domain.")
-@click.option("--judge", type=click.Choice(list(JUDGES)), default="exact_match", show_default=True,
-              help="Decides which trajectories are recorded (EM is always reported).")
+@click.option(
+    "--intent",
+    type=click.Choice(["llm", "server", "gold"]),
+    default="llm",
+    show_default=True,
+    help="llm: classify with the model; server: the server infers it; gold: the question's domain.",
+)
+@click.option(
+    "--judge",
+    type=click.Choice(list(JUDGES)),
+    default="exact_match",
+    show_default=True,
+    help="Decides which trajectories are recorded (EM is always reported).",
+)
 @click.option("--max-steps", type=int, default=6, show_default=True)
-@click.option("--server", default=None,
-              help="Connect to a running HTTP server (URL) instead of starting one.")
-@click.option("--corpus", type=click.Path(file_okay=False), default=None,
-              help="external_corpus folder (default: a small synthetic corpus).")
-@click.option("--questions", type=click.Path(file_okay=False), default=None,
-              help="Folder with easy/ and hard/ (default: beside the corpus).")
+@click.option(
+    "--server", default=None, help="Connect to a running HTTP server (URL) instead of starting one."
+)
+@click.option(
+    "--corpus",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="external_corpus folder (default: a small synthetic corpus).",
+)
+@click.option(
+    "--questions",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder with easy/ and hard/ (default: beside the corpus).",
+)
 @click.option("--embedder", default="default", show_default=True, help="Server embedder: default | hash.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Run folder (default runs/<date-time>).")
+@click.option(
+    "--seeds",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Seed demonstrations for the static method (SEER library.json; default: beside the corpus).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Run folder (default runs/<date-time>).",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue the run in --out, skipping finished tasks.")
 @click.option("--demo", is_flag=True, help="Preset: react vs seer online, coffee+flight, 15 questions each.")
-def toolqa(methods: str, domains: str, level: str, limit: int, batches: int, immediate: bool, k: int,
-           protocol: str, train_frac: float, model: str, model_name: str, call_mode: str, on_error: str,
-           intent: str, judge: str, max_steps: int, server: str | None, corpus: str | None,
-           questions: str | None, embedder: str, out: Path | None, seed: int, resume: bool,
-           demo: bool) -> None:
+def toolqa(
+    methods: str,
+    domains: str,
+    level: str,
+    limit: int,
+    batches: int,
+    immediate: bool,
+    k: int,
+    protocol: str,
+    train_frac: float,
+    model: str,
+    model_name: str,
+    call_mode: str,
+    on_error: str,
+    intent: str,
+    judge: str,
+    max_steps: int,
+    server: str | None,
+    corpus: str | None,
+    questions: str | None,
+    embedder: str,
+    seeds: str | None,
+    out: Path | None,
+    seed: int,
+    resume: bool,
+    demo: bool,
+) -> None:
     """Measure ToolQA accuracy of methods (react, seer, ablations) through the seer MCP server."""
     out = out or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
     log = RunLog(out / "runlog.jsonl")
@@ -242,17 +366,37 @@ def toolqa(methods: str, domains: str, level: str, limit: int, batches: int, imm
         if header is None:
             raise click.UsageError(f"nothing to resume in {out}")
         config = RunConfig.model_validate(header.config)
-        click.echo(f"resuming {config.run}: {len(log.tasks())} tasks already done (options from the log)",
-                   err=True)
+        click.echo(
+            f"resuming {config.run}: {len(log.tasks())} tasks already done (options from the log)", err=True
+        )
     else:
         if log.exists():
             raise click.UsageError(f"{log.path} exists: pass --resume or another --out")
         values: dict[str, Any] = dict(
-            run=out.name, methods=_csv(methods), domains=_csv(domains), level=level, limit=limit or None,
-            batches=batches, immediate=immediate, k=k, protocol=protocol, train_frac=train_frac, model=model,
-            model_name=model_name, call_mode=call_mode, on_error=on_error, intent=intent, judge=judge,
-            max_steps=max_steps, server=server, corpus=corpus, questions=questions, embedder=embedder,
-            seed=seed)
+            run=out.name,
+            methods=_csv(methods),
+            domains=_csv(domains),
+            level=level,
+            limit=limit or None,
+            batches=batches,
+            immediate=immediate,
+            k=k,
+            protocol=protocol,
+            train_frac=train_frac,
+            model=model,
+            model_name=model_name,
+            call_mode=call_mode,
+            on_error=on_error,
+            intent=intent,
+            judge=judge,
+            max_steps=max_steps,
+            server=server,
+            corpus=corpus,
+            questions=questions,
+            embedder=embedder,
+            seeds=seeds,
+            seed=seed,
+        )
         if demo:
             values |= DEMO
         config = RunConfig(**values)

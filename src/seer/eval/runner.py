@@ -42,18 +42,21 @@ def _m(name: str, strategy: str | None, terms: list[str] | None = None, learn: b
     return Method(name, None if strategy is None else RecallConfig(strategy=strategy, terms=terms), learn)
 
 
-METHODS: dict[str, Method] = {m.name: m for m in (
-    _m("react", None, learn=False),           # no demonstrations
-    _m("static", "static"),                   # fixed demonstrations: the pool's seeds, else its first k
-    _m("random", "random"),
-    _m("query", "goal", ["s1"]),              # query similarity only
-    _m("seer", "hybrid"),                     # goal at step 1, process afterwards, s1+s2+s3
-    _m("seer-goal", "goal"),
-    _m("seer-process", "process"),
-    _m("seer-no-s1", "hybrid", ["s2", "s3"]),
-    _m("seer-no-s2", "hybrid", ["s1", "s3"]),
-    _m("seer-no-s3", "hybrid", ["s1", "s2"]),
-)}
+METHODS: dict[str, Method] = {
+    m.name: m
+    for m in (
+        _m("react", None, learn=False),  # no demonstrations
+        _m("static", "static", learn=False),  # fixed seed demonstrations (oracle chains), never updated
+        _m("random", "random"),
+        _m("query", "goal", ["s1"]),  # query similarity only
+        _m("seer", "hybrid"),  # goal at step 1, process afterwards, s1+s2+s3
+        _m("seer-goal", "goal"),
+        _m("seer-process", "process"),
+        _m("seer-no-s1", "hybrid", ["s2", "s3"]),
+        _m("seer-no-s2", "hybrid", ["s1", "s3"]),
+        _m("seer-no-s3", "hybrid", ["s1", "s2"]),
+    )
+}
 
 
 def get_method(spec: str, k: int = 4) -> Method:
@@ -76,8 +79,9 @@ class Slot:
     batch: int
 
 
-def make_stream(questions: Sequence[Question], *, protocol: str, batches: int, seed: int,
-                train_frac: float = 0.5) -> list[Slot]:
+def make_stream(
+    questions: Sequence[Question], *, protocol: str, batches: int, seed: int, train_frac: float = 0.5
+) -> list[Slot]:
     """Shuffle (seeded) and cut into batches; ``heldout`` splits each domain into train and test first."""
     rng = random.Random(seed)
     learn: list[Question]
@@ -120,23 +124,52 @@ def trajectory_text(final: FinalStep) -> str:
 
 
 def _step_log(step: Any) -> StepLog:
-    recalled = None if step.recall is None else [
-        RecalledRef(id=d.id, score=d.score, s1=d.s1, s2=d.s2, s3=d.s3) for d in step.recall.demos]
-    return StepLog(index=step.index, recalled=recalled,
-                   recall_steps_sent=step.recall.steps_sent if step.recall else 0,
-                   recall_s=step.recall.seconds if step.recall else 0.0, thought=step.thought, tool=step.tool,
-                   arguments=step.arguments, ok=step.ok, error=step.error, observation=step.observation,
-                   raw=step.raw[:2048], prompt_tokens=step.prompt_tokens,
-                   completion_tokens=step.completion_tokens, latency_s=step.latency_s, tool_s=step.tool_s)
+    recalled = (
+        None
+        if step.recall is None
+        else [RecalledRef(id=d.id, score=d.score, s1=d.s1, s2=d.s2, s3=d.s3) for d in step.recall.demos]
+    )
+    return StepLog(
+        index=step.index,
+        recalled=recalled,
+        recall_steps_sent=step.recall.steps_sent if step.recall else 0,
+        recall_s=step.recall.seconds if step.recall else 0.0,
+        thought=step.thought,
+        tool=step.tool,
+        arguments=step.arguments,
+        ok=step.ok,
+        error=step.error,
+        observation=step.observation,
+        raw=step.raw[:2048],
+        prompt_tokens=step.prompt_tokens,
+        completion_tokens=step.completion_tokens,
+        latency_s=step.latency_s,
+        tool_s=step.tool_s,
+    )
 
 
 def record_payload(task: TaskLog, source: str) -> dict[str, Any]:
     """The ``record_trajectory`` arguments for a logged task (also used to rebuild buffers on resume)."""
-    steps = [{"tool": s.tool, "arguments": s.arguments, "ok": s.ok, "thought": s.thought,
-              "observation": s.observation} for s in task.steps if s.tool]
-    payload: dict[str, Any] = {"task": task.question, "steps": steps, "final_answer": task.answer or "",
-                               "success": task.verdict.success, "judge": task.verdict.kind,
-                               "source_task_id": task.qid, "recalled_ids": task.recalled_ids}
+    steps = [
+        {
+            "tool": s.tool,
+            "arguments": s.arguments,
+            "ok": s.ok,
+            "thought": s.thought,
+            "observation": s.observation,
+        }
+        for s in task.steps
+        if s.tool
+    ]
+    payload: dict[str, Any] = {
+        "task": task.question,
+        "steps": steps,
+        "final_answer": task.answer or "",
+        "success": task.verdict.success,
+        "judge": task.verdict.kind,
+        "source_task_id": task.qid,
+        "recalled_ids": task.recalled_ids,
+    }
     if task.intent:
         payload["intent"] = task.intent
     if source:
@@ -147,8 +180,14 @@ def record_payload(task: TaskLog, source: str) -> dict[str, Any]:
 class Runner:
     """Runs methods over a stream, judging, recording and logging every task; resumable from its log."""
 
-    def __init__(self, model: ChatModel, judge: Judge, log: RunLog, settings: RunSettings | None = None,
-                 on_task: Callable[[TaskLog], None] | None = None):
+    def __init__(
+        self,
+        model: ChatModel,
+        judge: Judge,
+        log: RunLog,
+        settings: RunSettings | None = None,
+        on_task: Callable[[TaskLog], None] | None = None,
+    ):
         self.model, self.judge, self.log = model, judge, log
         self.settings = settings or RunSettings()
         self.on_task = on_task
@@ -178,7 +217,9 @@ class Runner:
             if task.record.status == "buffered" and (slot.phase, slot.batch) not in flushed:
                 buffer.append(task)
             last_of_batch = i + 1 == len(stream) or (stream[i + 1].phase, stream[i + 1].batch) != (
-                slot.phase, slot.batch)
+                slot.phase,
+                slot.batch,
+            )
             if last_of_batch and slot.phase != "test" and (slot.phase, slot.batch) not in flushed:
                 await self.flush(client, method, slot, buffer, task.pool_size)
                 buffer = []
@@ -186,21 +227,34 @@ class Runner:
 
     async def solve(self, agent: Agent, client: McpClient, method: Method, slot: Slot) -> TaskLog:
         q, start = slot.question, time.perf_counter()
-        events = [e async for e in agent.run(q.question, task_id=q.qid, gold_intent=q.domain,
-                                             exclude_task_id=q.qid)]
+        events = [
+            e async for e in agent.run(q.question, task_id=q.qid, gold_intent=q.domain, exclude_task_id=q.qid)
+        ]
         intent_step = next(e for e in events if isinstance(e, IntentStep))
         final = events[-1]
         assert isinstance(final, FinalStep)
         gold = q.answer_text
         verdict = await anyio.to_thread.run_sync(
-            lambda: self.judge(q.question, final.answer, gold, trajectory_text(final)))
+            lambda: self.judge(q.question, final.answer, gold, trajectory_text(final))
+        )
         pool_sizes = [s.recall.pool_size for s in final.steps if s.recall is not None]
         task = TaskLog(
-            method=method.name, phase=slot.phase, batch=slot.batch, qid=q.qid, domain=q.domain, level=q.level,
-            question=q.question, intent=final.intent, intent_source=intent_step.source, answer=final.answer,
-            gold=gold, halted=final.halted, em=exact_match(final.answer, gold),
+            method=method.name,
+            phase=slot.phase,
+            batch=slot.batch,
+            qid=q.qid,
+            domain=q.domain,
+            level=q.level,
+            question=q.question,
+            intent=final.intent,
+            intent_source=intent_step.source,
+            answer=final.answer,
+            gold=gold,
+            halted=final.halted,
+            em=exact_match(final.answer, gold),
             verdict=VerdictLog(success=verdict.success, kind=verdict.kind, detail=verdict.detail),
-            steps=[_step_log(s) for s in final.steps], recalled_ids=final.recalled_ids,
+            steps=[_step_log(s) for s in final.steps],
+            recalled_ids=final.recalled_ids,
             record=RecordLog(status="skipped", reason="not learning"),
             pool_size=pool_sizes[-1] if pool_sizes else 0,
             prompt_tokens=intent_step.prompt_tokens + sum(s.prompt_tokens for s in final.steps),
@@ -212,16 +266,20 @@ class Runner:
             task.record = RecordLog(status="skipped", reason=f"judged unsuccessful ({verdict.kind})")
         elif self.settings.immediate:
             out = await self.record(client, task)
-            task.record = RecordLog(status="stored" if out.get("stored") else "rejected", id=out.get("id"),
-                                    reason=str(out.get("reason", "")))
+            task.record = RecordLog(
+                status="stored" if out.get("stored") else "rejected",
+                id=out.get("id"),
+                reason=str(out.get("reason", "")),
+            )
             task.pool_size = int(out.get("pool_size", task.pool_size))
         else:
             task.record = RecordLog(status="buffered", reason="recorded at the batch end")
         task.seconds = time.perf_counter() - start
         return task
 
-    async def flush(self, client: McpClient, method: Method, slot: Slot, buffer: Sequence[TaskLog],
-                    pool_size: int = 0) -> None:
+    async def flush(
+        self, client: McpClient, method: Method, slot: Slot, buffer: Sequence[TaskLog], pool_size: int = 0
+    ) -> None:
         """Record the batch's buffered successes, then log the batch (so a resume never flushes twice)."""
         stored: list[str] = []
         for task in buffer:
@@ -230,16 +288,25 @@ class Runner:
             if out.get("stored") and out.get("id"):
                 stored.append(str(out["id"]))
         if method.learn:
-            self.log.append(BatchLog(method=method.name, phase=slot.phase, batch=slot.batch,
-                                     flushed=len(buffer), stored_ids=stored, pool_size=pool_size))
+            self.log.append(
+                BatchLog(
+                    method=method.name,
+                    phase=slot.phase,
+                    batch=slot.batch,
+                    flushed=len(buffer),
+                    stored_ids=stored,
+                    pool_size=pool_size,
+                )
+            )
 
     async def record(self, client: McpClient, task: TaskLog) -> dict[str, Any]:
         payload = record_payload(task, self.settings.source)
         return _structured(await client.call_tool("record_trajectory", payload))
 
 
-async def run_methods(runner: Runner, methods: Sequence[Method], stream: Sequence[Slot],
-                      connect: ClientFactory) -> dict[str, list[TaskLog]]:
+async def run_methods(
+    runner: Runner, methods: Sequence[Method], stream: Sequence[Slot], connect: ClientFactory
+) -> dict[str, list[TaskLog]]:
     """Each method on its own server connection (its own pool), one after the other."""
     out: dict[str, list[TaskLog]] = {}
     for method in methods:

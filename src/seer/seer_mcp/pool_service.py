@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from seer.pool import (
@@ -12,6 +13,7 @@ from seer.pool import (
     RecallRequest,
     RecordRequest,
     Step,
+    import_file,
     load_embedder,
 )
 from seer.pool.models import IntentSource, Order, Strategy
@@ -23,9 +25,10 @@ class PoolService:
     The embedder (hundreds of MB) loads on first use, so a host's ``initialize`` returns at once.
     """
 
-    def __init__(self, pool: str, embedder: str = "default"):
+    def __init__(self, pool: str, embedder: str = "default", seeds: Path | None = None):
         self.pool_name = pool
         self.embedder_name = embedder
+        self.seeds = seeds
         self._pool: ExperiencePool | None = None
         self._intents: IntentClassifier | None = None
         self._lock = threading.Lock()
@@ -37,6 +40,8 @@ class PoolService:
                 embedder = load_embedder(self.embedder_name)
                 self._pool = ExperiencePool.open(self.pool_name, embedder=embedder)
                 self._intents = IntentClassifier(embedder)
+                if self.seeds is not None:  # seed demonstrations (the static baseline); duplicates merge
+                    import_file(self._pool, self.seeds)
             return self._pool
 
     def resolve_intent(self, task: str, intent: str | None) -> tuple[str, IntentSource]:

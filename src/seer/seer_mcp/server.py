@@ -46,6 +46,7 @@ class ServerConfig:
     corpus: Path | None = None
     pool: str = "default"
     embedder: str = "default"
+    seeds: Path | None = None
     max_clients: int = 1024
     client_idle_ttl_s: float = 3600.0
 
@@ -139,7 +140,7 @@ def build_server(config: ServerConfig, *, pool_service: PoolService | None = Non
     states: ClientStates[ToolSession] = ClientStates(
         lambda: ToolSession(corpus), config.max_clients, config.client_idle_ttl_s
     )
-    pools = pool_service or PoolService(config.pool, config.embedder)
+    pools = pool_service or PoolService(config.pool, config.embedder, config.seeds)
     server = MCPServer("seer", instructions=instructions(), version=__version__, log_level="WARNING")
 
     for spec in TOOL_SPECS:

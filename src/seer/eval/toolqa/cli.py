@@ -8,6 +8,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from seer.config import cache_dir
+
 from .synth import build_corpus, seed_instances
 from .templates import write_seed_experiences
 
@@ -40,7 +42,7 @@ def toolqa() -> None:
     "--seed-experiences",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Also write oracle demonstrations (from a different seed) to this JSONL file.",
+    help="Also write oracle demonstrations (from a different seed) in the SEER library.json format.",
 )
 def synth(
     seed: int,
@@ -76,5 +78,10 @@ def synth(
     console.print(table)
     console.print(f"{report.total_questions()} questions in {report.seconds:.1f} s")
     if seed_experiences is not None:
-        n = write_seed_experiences(seed_experiences, seed_instances(report, seed + 1))
+        from seer.tools import Corpus, ToolSession
+
+        corpus = Corpus(out / "external_corpus", cache_dir() / "corpus")
+        n = write_seed_experiences(
+            seed_experiences, seed_instances(report, seed + 1), lambda: ToolSession(corpus).call
+        )
         console.print(f"{n} oracle seed experiences -> {seed_experiences}")

@@ -156,25 +156,36 @@ def _offline_call(name: str, args: dict[str, str]) -> str:
 def write_seed_experiences(
     path: Path,
     instances: Iterable[Instance],
-    session_call: Callable[[str, dict[str, str]], str] | None = None,
+    session_factory: Callable[[], Callable[[str, dict[str, str]], str]] | None = None,
 ) -> int:
-    """Write oracle demonstrations as JSONL records (``source: "oracle"``).
+    """Write oracle demonstrations in the official SEER ``library.json`` format (the pool imports it).
 
-    With ``session_call`` (e.g. ``ToolSession(corpus).call``) every step is executed and its
-    observation recorded; without it observations stay empty. Returns the record count.
+    ``session_factory`` gives a fresh tool session per chain (e.g. ``ToolSession(corpus).call``) so
+    each step's observation is real; without it observations stay empty. Returns the record count.
+    The records seed the ``static`` baseline and never repeat an evaluation question.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    n = 0
-    with path.open("w", encoding="utf-8") as fh:
-        for inst in instances:
-            steps = chain_steps(session_call or _offline_call, inst.chain)
-            rec = {
-                "task": inst.question,
-                "intent": f"{inst.domain}/{inst.level}/{inst.template}",
-                "steps": steps,
-                "final_answer": str(inst.answer),
-                "source": "oracle",
+    from seer.tools.protocol import format_text_call
+
+    records = []
+    for n, inst in enumerate(instances, 1):
+        steps = chain_steps(session_factory() if session_factory else _offline_call, inst.chain)
+        lines, full = [], [f"Question: {inst.question}"]
+        for i, step in enumerate(steps, 1):
+            call = format_text_call(step["tool"], step["arguments"])
+            lines.append(f"Step {i}: {step['thought']} <CALL_BEGIN>{call}<CALL_END>")
+            full += [lines[-1], f"Result {i}: {step['observation']}"]
+        records.append(
+            {
+                "id": f"oracle_{n}",
+                "class": inst.domain,
+                "question": inst.question,
+                "steps": lines,
+                "tools": [step["tool"] for step in steps],
+                "template": f"{inst.domain}/{inst.level}/{inst.template}",
+                "answer": str(inst.answer),
+                "full_text": "\n".join(full),
             }
-            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-            n += 1
-    return n
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(records, ensure_ascii=False, indent=1), encoding="utf-8")
+    return len(records)
