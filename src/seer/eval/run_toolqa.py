@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import random
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -177,7 +178,12 @@ async def execute(config: RunConfig, out: Path, *, model: Any = None, show_progr
     corpus, qdir = resolve_data(config)
     questions = []
     for domain in config.domains:
-        questions += load_questions(qdir, domain, config.level)[: config.limit]
+        pool = load_questions(qdir, domain, config.level)
+        if config.limit and config.limit < len(pool):  # a seeded sample: files are ordered by template
+            pool = sorted(
+                random.Random(f"{config.seed}-{domain}").sample(pool, config.limit), key=lambda q: q.qid
+            )
+        questions += pool
     stream = make_stream(
         questions,
         protocol=config.protocol,
