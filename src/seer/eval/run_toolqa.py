@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import click
@@ -49,9 +49,9 @@ class RunConfig(BaseModel):
     train_frac: float = 0.5
     model: str = "default"
     model_name: str = "default"
-    call_mode: str = "json"
-    on_error: str = "halt"
-    intent: str = "llm"
+    call_mode: Literal["json", "text", "native"] = "json"
+    on_error: Literal["halt", "feedback"] = "halt"
+    intent: Literal["llm", "server", "gold"] = "llm"
     judge: str = "exact_match"
     max_steps: int = 6
     server: str | None = None
@@ -196,10 +196,10 @@ async def execute(config: RunConfig, out: Path, *, model: Any = None, show_progr
     judge = make_judge(config.judge, model)
     agent = AgentConfig(
         max_steps=config.max_steps,
-        mode=config.call_mode,  # type: ignore[arg-type]
+        mode=config.call_mode,
         on_error=config.on_error,
         intent=config.intent,
-    )  # type: ignore[arg-type]
+    )
     settings = RunSettings(immediate=config.immediate, agent=agent, source=getattr(model, "name", ""))
     if config.server:
         connect = http_connector(config.server)
