@@ -129,8 +129,9 @@ def server_env() -> dict[str, str]:
 
 
 def stdio_connector(corpus: Path, out: Path, embedder: str, seeds: Path | None = None) -> Any:
-    """Each method gets its own server process and its own pool file in the run folder; the
-    ``static`` method's server starts with the seed demonstrations imported."""
+    """Each method gets its own server process and its own pool file in the run folder. Pools of
+    methods that recall start from the seed demonstrations (the SEER reference starts from its
+    library.json); ``static`` keeps showing them, the others add their own successes."""
     from mcp import Client
     from mcp.client.stdio import StdioServerParameters
 
@@ -146,10 +147,10 @@ def stdio_connector(corpus: Path, out: Path, embedder: str, seeds: Path | None =
             "--embedder",
             embedder,
         ]
-        if method.recall is not None and method.recall.strategy == "static":
-            if seeds is None:
-                raise click.UsageError("the static method needs seed demonstrations: pass --seeds FILE")
-            args += ["--seeds", str(seeds)]
+        if method.recall is not None and seeds is not None:
+            args += ["--seeds", str(seeds)]  # as the reference: every recall pool starts from the seed library
+        elif method.recall is not None and method.recall.strategy == "static":
+            raise click.UsageError("the static method needs seed demonstrations: pass --seeds FILE")
         params = StdioServerParameters(command=sys.executable, args=args, env=server_env())
         async with Client(params) as client:
             yield client
