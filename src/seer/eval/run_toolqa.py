@@ -148,7 +148,10 @@ def stdio_connector(corpus: Path, out: Path, embedder: str, seeds: Path | None =
             embedder,
         ]
         if method.recall is not None and seeds is not None:
-            args += ["--seeds", str(seeds)]  # as the reference: every recall pool starts from the seed library
+            args += [
+                "--seeds",
+                str(seeds),
+            ]  # as the reference: every recall pool starts from the seed library
         elif method.recall is not None and method.recall.strategy == "static":
             raise click.UsageError("the static method needs seed demonstrations: pass --seeds FILE")
         params = StdioServerParameters(command=sys.executable, args=args, env=server_env())
