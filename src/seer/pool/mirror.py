@@ -42,6 +42,7 @@ class Mirror:
     def __init__(self, dim: int) -> None:
         self.dim = dim
         self.n = 0
+        self._live = 0
         self.intents = Vocab()
         self.templates = Vocab()
         self.tasks = Vocab()
@@ -141,16 +142,20 @@ class Mirror:
             self.ids.append(str(ident))
             self.slot_of_id[str(ident)] = start + i
         self.n = start + m
+        self._live += m
         return np.arange(start, start + m)
 
     def remove(self, slots: list[int]) -> None:
         for slot in slots:
-            self.alive[slot] = False
+            if self.alive[slot]:
+                self.alive[slot] = False
+                self._live -= 1
             self.slot_of_id.pop(self.ids[slot], None)
 
     @property
     def live(self) -> int:
-        return int(self.alive[: self.n].sum())
+        """Number of live rows (O(1))."""
+        return self._live
 
     def slots_of_seqs(self, seqs: np.ndarray) -> np.ndarray:
         """Slots of seqs (seqs are sorted ascending in the mirror)."""

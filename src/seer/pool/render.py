@@ -11,7 +11,7 @@ from seer.pool.models import Step
 
 CALL_BEGIN = "<CALL_BEGIN>"
 CALL_END = "<CALL_END>"
-OBSERVATION_LIMIT = 2048
+OBSERVATION_LIMIT = 300  # demonstrations stay compact: prompt tokens dominate a small CPU model's cost
 RETRIEVAL_PLACEHOLDER = "[retrieved passages omitted]"
 RETRIEVAL_LIMIT = 200
 
