@@ -27,7 +27,13 @@ def bench() -> None:
     help="Where the synthetic pools go (default: a temporary folder, removed afterwards).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def recall_command(sizes: str, repeats: int, workdir: Path | None, as_json: bool) -> None:
+@click.option(
+    "--mcp/--no-mcp",
+    default=True,
+    show_default=True,
+    help="Also time the same recall through a real MCP client over HTTP.",
+)
+def recall_command(sizes: str, repeats: int, workdir: Path | None, as_json: bool, mcp: bool) -> None:
     """Recall latency (p50/p99, k=4, 384-d, hybrid, a process step) on synthetic pools of each size,
     beside a re-implementation of the reference scheme; insert rate and bytes per experience."""
     from seer.bench.recall import run
@@ -43,7 +49,15 @@ def recall_command(sizes: str, repeats: int, workdir: Path | None, as_json: bool
         status.update(message)
 
     with console.status("benchmarking ...") as status:
-        result = run(size_list, workdir=workdir, repeats=repeats, progress=progress)
+        from seer.bench.mcp_latency import measure_mcp_http
+
+        result = run(
+            size_list,
+            workdir=workdir,
+            repeats=repeats,
+            progress=progress,
+            measure_mcp=measure_mcp_http if mcp else None,
+        )
     if as_json:
         click.echo(json.dumps(result, indent=1))
         return
