@@ -35,7 +35,7 @@ def default_corpus(seed: int = 0) -> Path:
 
     out = cache_dir() / "synthetic" / f"small-seed{seed}"
     marker = out / ".complete"
-    if not marker.exists():
+    if not (marker.exists() and (out / SEED_LIBRARY).exists()):
         click.echo(f"No --corpus given: building a small synthetic ToolQA corpus in {out} ...", err=True)
         report = build_corpus(out, seed=seed, scale="small")
         corpus = Corpus(out / "external_corpus", cache_dir() / "corpus")
