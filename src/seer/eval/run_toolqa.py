@@ -342,7 +342,11 @@ def _csv(value: str) -> list[str]:
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue the run in --out, skipping finished tasks.")
-@click.option("--demo", is_flag=True, help="Preset: react vs seer online, coffee+flight, 4 questions each, seed demonstrations.")
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Preset: react vs seer online, coffee+flight, 4 questions each, seed demonstrations.",
+)
 def toolqa(
     methods: str,
     domains: str,
