@@ -62,7 +62,8 @@ async def connect(corpus: Path, pool: Path) -> AsyncIterator[Spy]:
 
 
 def _user(messages: list[dict[str, Any]]) -> str:
-    return str(messages[-1]["content"])
+    """Everything the user side said (task, then one result turn per step)."""
+    return "\n".join(str(m["content"]) for m in messages if m["role"] == "user")
 
 
 def solver(wrong: Callable[[str], bool] = lambda q: False, column: str = "Open") -> Callable[..., str]:

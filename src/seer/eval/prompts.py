@@ -41,6 +41,7 @@ class StepView(Protocol):
     thought: str
     call_text: str
     observation: str
+    raw: str
 
 
 def tool_lines(tools: Sequence[Mapping[str, Any]]) -> str:
@@ -57,23 +58,19 @@ def system_prompt(tools: Sequence[Mapping[str, Any]], mode: str, max_steps: int)
     return render("system", tools=tool_lines(tools), format=render(f"format_{mode}"), max_steps=max_steps)
 
 
-def history_text(steps: Sequence[StepView]) -> str:
-    """The steps so far in the demonstration format (empty before the first step)."""
-    lines: list[str] = []
-    for step in steps:
-        thought = f"{step.thought} " if step.thought else ""
-        lines.append(f"Step {step.index}: {thought}{CALL_BEGIN}{step.call_text}{CALL_END}")
-        lines.append(f"Result {step.index}: {step.observation}")
-    return "\n".join(lines)
-
-
 def task_messages(system: str, question: str, demos: Sequence[str],
                   steps: Sequence[StepView]) -> list[dict[str, str]]:
-    """Chat messages for one step: static system prefix, then demonstrations, task and history."""
+    """Chat messages for one step: static system prefix, demonstrations and task, then the steps so far
+    as turns (the model's own reply, then the tool's result) — a small model that sees its earlier
+    calls as its own turns repeats them far less than one reading them back as a text block."""
     demo_block = render("demos", demos="\n\n".join(d.strip() for d in demos)) if demos else ""
-    user = render("task", demos=demo_block, question=question, history=history_text(steps),
-                  step=len(steps) + 1)
-    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    user = render("task", demos=demo_block, question=question, step=1)
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    for step in steps:
+        messages.append({"role": "assistant", "content": step.raw or f"{step.thought} {step.call_text}"})
+        messages.append({"role": "user", "content": render("result", index=step.index,
+                                                         observation=step.observation, step=step.index + 1)})
+    return messages
 
 
 def call_schema(tool_names: Sequence[str]) -> dict[str, Any]:
