@@ -27,3 +27,27 @@ def report(out: Path) -> None:
     if not log.exists():
         raise click.UsageError(f"no run log in {out}")
     summarise(log)
+
+
+@run.command("compare")
+@click.argument("outs", nargs=-1, required=True,
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "report_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for the combined report.md and learning_curve.png.")
+@click.option("--reference", default="seer", show_default=True, help="Method the others are paired with.")
+def compare(outs: tuple[Path, ...], report_dir: Path, reference: str) -> None:
+    """Compare runs in OUTS (same stream settings) on the questions every method finished."""
+    from rich.console import Console
+
+    from seer.eval import compare as cmp_mod
+    from seer.eval import report
+
+    try:
+        cmp = cmp_mod.load(outs)
+        path = cmp_mod.write_report(cmp, report_dir, reference)
+    except cmp_mod.CompareError as exc:
+        raise click.ClickException(str(exc)) from exc
+    console = Console()
+    console.print(f"{len(cmp.qids)} common questions; left out: {cmp.beyond_common}")
+    console.print(report.rich_table(report.summary(cmp.tasks)))
+    console.print(f"report: {path}")

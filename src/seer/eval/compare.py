@@ -1,0 +1,182 @@
+"""Compare runs made separately (e.g. one method per run directory, run side by side on different cores).
+
+Runs with the same stream settings (protocol, domains, level, limit, batches, seed, …) see the same
+seeded question stream, so a comparison is fair on the questions every method finished: a partial run
+is compared on the common prefix, never on a different set of questions. Besides the accuracy table
+and the batch-wise learning curve, the report pairs every method with a reference method question by
+question (wins, losses, exact McNemar p) — small samples need that honesty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from math import comb
+from pathlib import Path
+from typing import Any
+
+from seer.eval.report import evaluated, learning_curve, markdown_table, plot_curve, pool_growth, summary
+from seer.eval.runlog import BatchLog, RunHeader, RunLog, TaskLog
+
+STREAM_KEYS = ("protocol", "domains", "level", "limit", "batches", "immediate", "seed", "train_frac", "model",
+               "model_name", "judge", "call_mode", "on_error", "max_steps", "corpus", "questions")
+"""Settings that must agree for runs to have seen the same questions under the same conditions."""
+
+
+class CompareError(ValueError):
+    """The runs cannot be compared (missing log, differing stream settings, a method in two runs)."""
+
+
+@dataclass(frozen=True)
+class Paired:
+    """Question-by-question comparison of ``method`` with the reference method."""
+
+    method: str
+    n: int
+    reference_only: int  # reference right, method wrong
+    method_only: int  # method right, reference wrong
+    both: int
+    neither: int
+
+    @property
+    def p_value(self) -> float:
+        """Exact two-sided McNemar test on the discordant pairs (binomial, p = 0.5)."""
+        k, n = min(self.reference_only, self.method_only), self.reference_only + self.method_only
+        if n == 0:
+            return 1.0
+        return min(1.0, 2 * sum(comb(n, i) for i in range(k + 1)) / 2**n)
+
+
+@dataclass
+class Comparison:
+    tasks: list[TaskLog]  # evaluated tasks on the common questions
+    batches: list[BatchLog]
+    config: dict[str, Any]
+    runs: dict[str, Path]  # method -> run directory
+    beyond_common: dict[str, int] = field(default_factory=dict)  # finished tasks left out, per method
+
+    @property
+    def methods(self) -> list[str]:
+        return list(self.runs)
+
+    @property
+    def qids(self) -> list[str]:
+        return list(dict.fromkeys(t.qid for t in self.tasks))
+
+
+def load(outs: Sequence[Path]) -> Comparison:
+    """Read the run logs in ``outs`` and keep the questions every method finished."""
+    if not outs:
+        raise CompareError("no run directories given")
+    config: dict[str, Any] | None = None
+    first: Path | None = None
+    runs: dict[str, Path] = {}
+    by_method: dict[str, list[TaskLog]] = {}
+    batches: list[BatchLog] = []
+    for out in outs:
+        log = RunLog(Path(out) / "runlog.jsonl")
+        if not log.exists():
+            raise CompareError(f"{log.path}: no run log")
+        lines = log.read()
+        header = next((x for x in lines if isinstance(x, RunHeader)), None)
+        if header is None:
+            raise CompareError(f"{log.path}: no run header line")
+        if config is None:
+            config, first = header.config, log.path
+        for key in STREAM_KEYS:
+            mine, theirs = header.config.get(key), config.get(key)
+            if mine != theirs:
+                raise CompareError(f"{log.path}: setting {key}={mine!r} differs from {first}: "
+                                   f"{key}={theirs!r}; the runs did not see the same stream")
+        for method in header.config.get("methods") or []:  # a run with no finished task yet still counts
+            if method in runs and runs[method] != Path(out):
+                raise CompareError(f"{log.path}: method {method!r} is also in {runs[method]}")
+            runs.setdefault(method, Path(out))
+            by_method.setdefault(method, [])
+        for t in evaluated([x for x in lines if isinstance(x, TaskLog)]):
+            if t.method in runs and runs[t.method] != Path(out):
+                raise CompareError(f"{log.path}: method {t.method!r} is also in {runs[t.method]}")
+            runs.setdefault(t.method, Path(out))
+            by_method.setdefault(t.method, []).append(t)
+        batches += [x for x in lines if isinstance(x, BatchLog)]
+    if not by_method:
+        raise CompareError("the run headers name no methods")
+    common = set.intersection(*({t.qid for t in tasks} for tasks in by_method.values()))
+    kept = [t for tasks in by_method.values() for t in tasks if t.qid in common]
+    beyond = {m: sum(t.qid not in common for t in tasks) for m, tasks in by_method.items()}
+    return Comparison(kept, batches, dict(config or {}), runs, beyond)
+
+
+def paired(tasks: Sequence[TaskLog], reference: str) -> list[Paired]:
+    """Each method against ``reference`` on the questions both answered."""
+    right: dict[str, dict[str, bool]] = {}
+    for t in tasks:
+        right.setdefault(t.method, {})[t.qid] = t.em
+    if reference not in right:
+        raise CompareError(f"reference method {reference!r} is not among the runs ({', '.join(right)})")
+    ref = right[reference]
+    rows = []
+    for method, answers in right.items():
+        if method == reference:
+            continue
+        qids = [q for q in answers if q in ref]
+        rows.append(Paired(
+            method, len(qids),
+            sum(ref[q] and not answers[q] for q in qids), sum(answers[q] and not ref[q] for q in qids),
+            sum(ref[q] and answers[q] for q in qids), sum(not ref[q] and not answers[q] for q in qids)))
+    return rows
+
+
+def paired_table(rows: Sequence[Paired], reference: str) -> str:
+    lines = [f"| method | n | {reference} only right | method only right | both right | both wrong "
+             "| McNemar p |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r.method} | {r.n} | {r.reference_only} | {r.method_only} | {r.both} | "
+                     f"{r.neither} | {r.p_value:.3f} |")
+    return "\n".join(lines)
+
+
+def write_report(cmp: Comparison, out_dir: Path, reference: str = "seer") -> Path:
+    """``report.md`` and ``learning_curve.png`` in ``out_dir``; returns the markdown path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cfg = cmp.config
+    settings = ", ".join(f"{k}={cfg[k]}" for k in (*STREAM_KEYS, "k") if k in cfg)
+    per_domain: dict[str, int] = {}
+    for t in cmp.tasks:
+        if t.method == cmp.methods[0]:
+            per_domain[t.domain] = per_domain.get(t.domain, 0) + 1
+    parts = ["# ToolQA comparison", "", f"Settings: {settings}", "",
+             "Runs: " + ", ".join(f"{m} (`{p}`)" for m, p in cmp.runs.items()), "",
+             f"Common questions (finished by every method): {len(cmp.qids)} — "
+             + ", ".join(f"{d} {n}" for d, n in sorted(per_domain.items())), ""]
+    if any(cmp.beyond_common.values()):
+        parts += ["Left out (finished by some methods only): "
+                  + ", ".join(f"{m} {n}" for m, n in cmp.beyond_common.items()), ""]
+    parts += ["## Accuracy (EM is ToolQA's exact match, the primary metric)", "",
+              markdown_table(summary(cmp.tasks)), ""]
+    if cmp.tasks and reference in cmp.methods and len(cmp.methods) > 1:
+        pairs = paired_table(paired(cmp.tasks, reference), reference)
+        parts += [f"## Paired with {reference}", "", pairs, ""]
+    curve = learning_curve(cmp.tasks)
+    if curve:
+        if any(len(points) > 1 for points in curve.values()):
+            plot_curve(curve, out_dir / "learning_curve.png")
+            parts += ["## Learning curve (batch-wise EM on the common questions)", "",
+                      "![learning curve](learning_curve.png)", ""]
+        batches = sorted({b for points in curve.values() for b, _, _ in points})
+        parts += ["| method | " + " | ".join(f"batch {b}" for b in batches) + " |",
+                  "|---|" + "---:|" * len(batches)]
+        for method, points in curve.items():
+            at = {b: (acc, n) for b, acc, n in points}
+            parts += [f"| {method} | " + " | ".join(
+                f"{at[b][0]:.0f}% (n={at[b][1]})" if b in at else "" for b in batches) + " |"]
+        parts += [""]
+    growth = pool_growth(cmp.batches)
+    if growth:
+        parts += ["## Pool growth (experiences after each batch flush)", ""]
+        parts += [f"- {m}: " + ", ".join(f"batch {b}: {size}" for b, size in points)
+                  for m, points in growth.items()]
+        parts += [""]
+    path = out_dir / "report.md"
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path

@@ -1,0 +1,79 @@
+"""Comparing runs made separately: common questions only, same-stream check, paired McNemar counts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from seer.cli import main
+from seer.eval.compare import CompareError, Paired, load, paired, write_report
+from seer.eval.runlog import BatchLog, RunHeader, RunLog
+
+from .test_report import task
+
+STREAM = {"protocol": "online", "domains": ["coffee", "flight"], "level": "easy", "limit": 4, "batches": 2,
+          "seed": 0, "k": 4}
+
+
+def run_dir(root: Path, method: str, answers: list[bool], **overrides: object) -> Path:
+    out = root / method
+    log = RunLog(out / "runlog.jsonl")
+    log.append(RunHeader(run=method, config={**STREAM, "methods": [method], **overrides}))
+    for i, em in enumerate(answers):
+        log.append(task(method, "coffee" if i % 2 else "flight", 1 + i // 4, em, f"q{i}"))
+    if method == "seer":
+        log.append(BatchLog(method="seer", phase="online", batch=1, flushed=2, pool_size=12))
+    return out
+
+
+def test_compare_keeps_only_the_questions_every_method_finished(tmp_path: Path) -> None:
+    seer = run_dir(tmp_path, "seer", [True, True, False, True, True, True])
+    react = run_dir(tmp_path, "react", [False, True, False, False])  # stopped after 4 questions
+    cmp = load([seer, react])
+    assert cmp.qids == ["q0", "q1", "q2", "q3"] and cmp.beyond_common == {"seer": 2, "react": 0}
+    (row,) = paired(cmp.tasks, "seer")
+    assert (row.method, row.n, row.reference_only, row.method_only, row.both, row.neither) == (
+        "react", 4, 2, 0, 1, 1)
+    text = write_report(cmp, tmp_path / "cmp").read_text()
+    assert "| all | seer | 4 | 75.0 |" in text and "| all | react | 4 | 25.0 |" in text
+    assert "| react | 4 | 2 | 0 | 1 | 1 | 0.500 |" in text
+    assert "seer: batch 1: 12" in text and "Left out" in text
+
+
+def test_a_run_without_finished_tasks_empties_the_common_set(tmp_path: Path) -> None:
+    seer = run_dir(tmp_path, "seer", [True, False])
+    static = run_dir(tmp_path, "static", [])
+    cmp = load([seer, static])
+    assert cmp.qids == [] and cmp.methods == ["seer", "static"]
+    assert "Common questions (finished by every method): 0" in write_report(cmp, tmp_path / "c").read_text()
+
+
+def test_runs_on_different_streams_are_refused(tmp_path: Path) -> None:
+    seer = run_dir(tmp_path, "seer", [True])
+    react = run_dir(tmp_path, "react", [True], seed=1)
+    with pytest.raises(CompareError, match=r"react/runlog.jsonl: setting seed=1 differs"):
+        load([seer, react])
+    with pytest.raises(CompareError, match="no run log"):
+        load([seer, tmp_path / "missing"])
+    twice = run_dir(tmp_path / "again", "seer", [False])
+    with pytest.raises(CompareError, match="method 'seer' is also in"):
+        load([seer, twice])
+
+
+def test_mcnemar_exact_p_values() -> None:
+    assert Paired("m", 10, 0, 0, 5, 5).p_value == 1.0
+    assert Paired("m", 10, 5, 0, 5, 0).p_value == pytest.approx(2 / 32)
+    assert Paired("m", 20, 8, 2, 5, 5).p_value == pytest.approx(0.109375)
+
+
+def test_compare_command_prints_and_writes(tmp_path: Path) -> None:
+    seer = run_dir(tmp_path, "seer", [True, False])
+    react = run_dir(tmp_path, "react", [False, False])
+    result = CliRunner().invoke(main, ["run", "compare", str(seer), str(react), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    assert "2 common questions" in result.output and (tmp_path / "r" / "report.md").is_file()
+    bad = run_dir(tmp_path / "b", "react", [False], level="hard")
+    result = CliRunner().invoke(main, ["run", "compare", str(seer), str(bad), "--out", str(tmp_path / "r")])
+    assert result.exit_code != 0 and "setting level='hard' differs" in result.output
