@@ -38,6 +38,12 @@ def test_library_imports_and_flight_seed_recalled_first(shared_dir: Path, pool: 
     assert agenda is not None and "[retrieved passages omitted]" in agenda.demo_text
     static = pool.recall(RecallRequest(task="anything", strategy="static", k=8))
     assert len(static) == 8
+    # static = the intent's seeds in library order, whatever the question (a fixed per-domain prompt)
+    dblp = pool.recall(RecallRequest(task="Who wrote paper X?", intent="dblp", strategy="static", k=4))
+    other = pool.recall(RecallRequest(task="How many papers?", intent="dblp", strategy="static", k=4))
+    assert [r.intent for r in dblp] == ["dblp"] * 3 and [r.id for r in dblp] == [r.id for r in other]
+    mixed = pool.recall(RecallRequest(task="x", intent="dblp", strategy="static", k=4, use_s3=False))
+    assert {r.intent for r in mixed} != {"dblp"}
 
 
 def test_jsonl_round_trip(tmp_path: Path, shared_dir: Path, pool: ExperiencePool) -> None:

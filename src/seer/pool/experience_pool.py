@@ -288,11 +288,13 @@ class ExperiencePool:
             intent_code = m.intents.get(intent)
             mode = "ranked"
             if req.strategy in ("static", "random"):
-                pool_slots = (
-                    np.flatnonzero(m.alive[: m.n] & m.seed[: m.n]) if req.strategy == "static" else None
-                )
-                if pool_slots is not None and len(pool_slots) == 0:
-                    pool_slots = None
+                pool_slots = None
+                if req.strategy == "static":  # the first seeds of the task's intent, like a per-domain prompt
+                    seeds = m.alive[: m.n] & m.seed[: m.n]
+                    same = seeds & (m.intent[: m.n] == intent_code) if intent_code is not None else seeds
+                    pool_slots = np.flatnonzero(same if req.use_s3 and same.any() else seeds)
+                    if len(pool_slots) == 0:
+                        pool_slots = None
                 slots = pool_slots
                 mode = "fixed" if req.strategy == "static" else "random"
             else:
