@@ -80,3 +80,31 @@ def recall_command(sizes: str, repeats: int, workdir: Path | None, as_json: bool
     for row in result["sizes"]:
         table.add_row(*["" if row.get(c) is None else f"{row[c]:,}" for c in cols])
     Console().print(table)
+
+
+@bench.command("recall-quality")
+@click.argument("library", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--k", default=4, show_default=True, help="Demonstrations per recall.")
+@click.option("--strategies", default="hybrid,goal,process,static,random", show_default=True)
+@click.option("--embedder", default="default", show_default=True, help="default (MiniLM), hash, or a model name.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def recall_quality_command(library: Path, k: int, strategies: str, embedder: str, as_json: bool) -> None:
+    """Leave-one-out recall quality over LIBRARY (library.json): per strategy and step, how often the
+    top-k hold a same-template demonstration and the gold next tool (no LLM involved)."""
+    from dataclasses import asdict
+
+    from seer.bench.recall_quality import evaluate
+    from seer.pool import load_embedder
+
+    rows = evaluate(library, load_embedder(embedder), k=k,
+                    strategies=[s.strip() for s in strategies.split(",") if s.strip()])
+    if as_json:
+        click.echo(json.dumps([asdict(r) for r in rows], indent=2))
+        return
+    table = Table(title=f"Recall quality, leave-one-out over {library.name} (k={k})")
+    for name in ("strategy", "step", "n", "same template %", "next tool %", "intent precision %"):
+        table.add_column(name, justify="left" if name == "strategy" else "right")
+    for r in rows:
+        table.add_row(r.strategy, str(r.step) if r.step else "all", str(r.n), f"{r.template_hit:.1f}",
+                      f"{r.next_tool_hit:.1f}", f"{r.intent_precision:.1f}")
+    Console().print(table)
