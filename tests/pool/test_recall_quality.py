@@ -12,7 +12,8 @@ from seer.cli import main
 from seer.pool import HashEmbedder
 
 OPEN = ["LoadDB[coffee]", "FilterDB[Date={d}]", "GetValue[Open]", "Finish[1.0]"]
-RANGE = ["LoadDB[coffee]", "FilterDB[Date={d}]", "GetValue[High]", "GetValue[Low]", "Calculate[2-1]", "Finish[1]"]
+RANGE = ["LoadDB[coffee]", "FilterDB[Date={d}]", "GetValue[High]", "GetValue[Low]", "Calculate[2-1]",
+         "Finish[1]"]
 
 
 def record(ident: str, question: str, template: str, calls: list[str], day: str) -> dict[str, object]:

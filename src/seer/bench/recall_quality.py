@@ -55,7 +55,7 @@ def evaluate(library: Path, embedder: Embedder, *, k: int = 4, strategies: Seque
                             task=exp.task, steps_so_far=exp.steps[: t - 1], intent=exp.intent, k=k,
                             strategy=strategy, exclude_task_id=exp.source_task_id))  # type: ignore[arg-type]
                         same_template = any(template.get(r.id) == template[exp.id] for r in out)
-                        next_tool = any(len(r.tool_chain) >= t and r.tool_chain[t - 1] == gold_tool for r in out)
+                        next_tool = any(r.tool_chain[t - 1 : t] == [gold_tool] for r in out)
                         precision = sum(r.intent == exp.intent for r in out) / len(out) if out else 0.0
                         hits[(strategy, t)].append((same_template, next_tool, precision))
         finally:
@@ -66,7 +66,6 @@ def evaluate(library: Path, embedder: Embedder, *, k: int = 4, strategies: Seque
         for t in [*steps, 0]:
             values = [v for step in (steps if t == 0 else [t]) for v in hits[(strategy, step)]]
             if values:
-                rows.append(QualityRow(strategy, t, len(values), 100 * sum(v[0] for v in values) / len(values),
-                                       100 * sum(v[1] for v in values) / len(values),
-                                       100 * sum(v[2] for v in values) / len(values)))
+                share = [100 * sum(v[i] for v in values) / len(values) for i in range(3)]
+                rows.append(QualityRow(strategy, t, len(values), *share))
     return rows
