@@ -176,3 +176,23 @@ def test_ann_path_rescored_exactly_matches_exact(tmp_path: Path) -> None:
     except BaseException:
         pool.close()
         raise
+
+
+@pytest.mark.parametrize("threshold", [10**9, 1000])
+def test_blend_averages_trajectory_and_question_similarity(tmp_path: Path, threshold: int) -> None:
+    text = "Step 1: <CALL_BEGIN>LoadDB[t0]<CALL_END>"
+    pool, cols = _random_pool(tmp_path / "b.duckdb", 6000, threshold=threshold, near=(text,))
+    try:
+        req = RecallRequest(task="q0", intent="flight", k=4, strategy="blend",
+                            steps_so_far=[Step(tool="LoadDB", arguments={"target_db": "t0"})])
+        vec, goal = pool.embedder.embed([text, "q0"])
+        s1 = ((1 + cols["trajectory_embedding"] @ vec) / 2 + (1 + cols["query_embedding"] @ goal) / 2) / 2
+        s2 = np.array([float("LoadDB" in c) for c in cols["tool_chain"]])
+        s3 = (cols["intent"] == "flight").astype(np.float32)
+        score = combine(s1.astype(np.float32), s2.astype(np.float32), s3, req)
+        expected = [str(cols["id"][i]) for i in np.argsort(-score, kind="stable")[:4]]
+        got = pool.recall(req)
+        assert [r.id for r in got] == expected
+        assert got[0].s1 == pytest.approx(float(s1[np.argmax(score)]), abs=1e-5)
+    finally:
+        pool.close()

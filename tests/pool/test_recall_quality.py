@@ -49,3 +49,11 @@ def test_command_prints_a_table(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
     assert rows[-1]["strategy"] == "goal" and rows[-1]["step"] == 0 and rows[-1]["template_hit"] == 100.0
+
+
+def test_blend_keeps_the_question_type_after_step_one(tmp_path: Path) -> None:
+    rows = evaluate(library(tmp_path), HashEmbedder(), k=1, strategies=["hybrid", "blend"], workdir=tmp_path)
+    by = {(r.strategy, r.step): r for r in rows}
+    assert by[("blend", 1)].template_hit == by[("hybrid", 1)].template_hit  # both start from the question
+    assert by[("blend", 0)].template_hit == 100.0
+    assert by[("hybrid", 0)].template_hit < 100.0  # the process phase loses the twin at some steps

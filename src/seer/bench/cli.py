@@ -85,7 +85,7 @@ def recall_command(sizes: str, repeats: int, workdir: Path | None, as_json: bool
 @bench.command("recall-quality")
 @click.argument("library", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--k", default=4, show_default=True, help="Demonstrations per recall.")
-@click.option("--strategies", default="hybrid,goal,process,static,random", show_default=True)
+@click.option("--strategies", default="hybrid,blend,goal,process,static,random", show_default=True)
 @click.option("--embedder", default="default", show_default=True,
               help="default (MiniLM), hash, or a model name.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")

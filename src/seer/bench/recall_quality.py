@@ -21,7 +21,7 @@ from pathlib import Path
 from seer.pool import ExperiencePool, RecallRequest, import_file, parse_library
 from seer.pool.embedders import Embedder
 
-STRATEGIES = ("hybrid", "goal", "process", "static", "random")
+STRATEGIES = ("hybrid", "blend", "goal", "process", "static", "random")
 
 
 @dataclass(frozen=True)

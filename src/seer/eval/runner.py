@@ -52,6 +52,7 @@ METHODS: dict[str, Method] = {
         _m("seer", "hybrid"),  # goal at step 1, process afterwards, s1+s2+s3
         _m("seer-goal", "goal"),
         _m("seer-process", "process"),
+        _m("seer-blend", "blend"),  # ours: after step 1, s1 = mean of trajectory and question similarity
         _m("seer-no-s1", "hybrid", ["s2", "s3"]),
         _m("seer-no-s2", "hybrid", ["s1", "s3"]),
         _m("seer-no-s3", "hybrid", ["s1", "s2"]),

@@ -282,7 +282,9 @@ class ExperiencePool:
                 self._count_recalled([r.id for r in hit])
                 return list(hit)
         qplan = R.plan(req)
-        vector = self.cache.embed([qplan.text])[0]
+        texts = [qplan.text] if qplan.goal_text is None else [qplan.text, qplan.goal_text]
+        vectors = self.cache.embed(texts)
+        vector, goal_vector = vectors[0], (vectors[1] if len(texts) > 1 else None)
         with self.lock:
             m = self.mirror
             intent_code = m.intents.get(intent)
@@ -303,7 +305,11 @@ class ExperiencePool:
                     self._maybe_build_ann()
                     code = intent_code if req.use_s3 else -1
                     slots = R.candidate_slots(m, self.ann, qplan, vector, req.k, code)
-            scored = R.score_slots(m, slots, req, qplan, vector, intent_code)
+                    if slots is not None and goal_vector is not None:  # blend: the best by question too
+                        goal_plan = R.QueryPlan("query", qplan.goal_text or "", [])
+                        more = R.candidate_slots(m, self.ann, goal_plan, goal_vector, req.k, code)
+                        slots = slots if more is None else np.union1d(slots, more)
+            scored = R.score_slots(m, slots, req, qplan, vector, intent_code, goal_vector)
             seed = req.seed if req.seed is not None else _stable_seed(req.task)
             positions = R.select(m, scored, req, mode=mode, seed=seed)
             chosen = [int(scored.slots[p]) for p in positions]

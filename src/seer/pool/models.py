@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-Strategy = Literal["static", "random", "goal", "process", "hybrid"]
+Strategy = Literal["static", "random", "goal", "process", "hybrid", "blend"]
 IntentSource = Literal["caller", "inferred", "gold", "seed"]
 Order = Literal["ranked", "shuffled"]
 

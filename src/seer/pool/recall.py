@@ -63,12 +63,15 @@ class QueryPlan:
     column: str  # "query" or "trajectory"
     text: str
     history_tools: list[str]
+    goal_text: str | None = None  # blend: s1 also averages in the question vs stored questions
 
 
 def plan(request: RecallRequest) -> QueryPlan:
     """goal: task vs stored queries, fixed at step 1 (later steps reuse it: s2 stays at its step-1 value 0);
     process: steps so far vs stored trajectories (the task at step 1, not the reference's empty string);
-    hybrid: goal at step 1, process afterwards. static/random use the hybrid plan only to report terms."""
+    hybrid: goal at step 1, process afterwards; blend: like hybrid, but after step 1 s1 is the mean of the
+    trajectory and the question similarity (process alone loses the question type once the first calls of
+    a domain look alike). static/random use the hybrid plan only to report terms."""
     ok_steps = [s for s in request.steps_so_far if s.ok]
     tools = [s.tool for s in ok_steps]
     if request.strategy == "goal":
@@ -77,7 +80,8 @@ def plan(request: RecallRequest) -> QueryPlan:
         return QueryPlan("trajectory", render_steps(ok_steps) if ok_steps else request.task, tools)
     if not ok_steps:
         return QueryPlan("query", request.task, [])
-    return QueryPlan("trajectory", render_steps(ok_steps), tools)
+    goal_text = request.task if request.strategy == "blend" else None
+    return QueryPlan("trajectory", render_steps(ok_steps), tools, goal_text)
 
 
 @dataclass
@@ -96,12 +100,15 @@ def score_slots(
     qplan: QueryPlan,
     vector: np.ndarray,
     intent_code: int,
+    goal_vector: np.ndarray | None = None,
 ) -> Scored:
     """All three terms and the score for the given slots (None = every slot; dead slots score -inf)."""
     n = mirror.n
     sel = slice(0, n) if slots is None else slots
     history_mask = mirror.tool_mask(set(qplan.history_tools), add=False)
     s1 = similarity(mirror.vec[qplan.column][sel], vector).astype(np.float32)
+    if goal_vector is not None:
+        s1 = ((s1 + similarity(mirror.vec["query"][sel], goal_vector)) / 2).astype(np.float32)
     s2 = tool_coverage(mirror.masks[sel], history_mask, len(set(qplan.history_tools)))
     s3 = intent_match(mirror.intent[sel], intent_code)
     score = combine(s1, s2, s3, request)

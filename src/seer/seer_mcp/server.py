@@ -159,9 +159,10 @@ def build_server(config: ServerConfig, *, pool_service: PoolService | None = Non
         intent: Annotated[str | None, Field(description="Task intent label; inferred when omitted")] = None,
         k: Annotated[int, Field(ge=0, le=32, description="How many demonstrations")] = 4,
         strategy: Annotated[
-            Literal["hybrid", "goal", "process", "static", "random"],
+            Literal["hybrid", "goal", "process", "blend", "static", "random"],
             Field(description="hybrid: query at step 1, trajectory after; goal: query only; process: "
-                  "trajectory only; static: the intent's first seed demonstrations; random: seeded random"),
+                  "trajectory only; blend: hybrid with the query kept in s1 after step 1; static: the "
+                  "intent's first seed demonstrations; random: seeded random"),
         ] = "hybrid",
         terms: Annotated[
             list[Literal["s1", "s2", "s3"]] | None, Field(description="Score terms to use (default all)")
