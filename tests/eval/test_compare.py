@@ -40,6 +40,15 @@ def test_compare_keeps_only_the_questions_every_method_finished(tmp_path: Path) 
     assert "| all | seer | 4 | 75.0 |" in text and "| all | react | 4 | 25.0 |" in text
     assert "| react | 4 | 2 | 0 | 1 | 1 | 0.500 |" in text
     assert "seer: batch 1: 12" in text and "Left out" in text
+    assert "| seer | 4 | 75.0 | 75.0 |" in text
+
+
+def test_numeric_equality_beside_exact_match() -> None:
+    from seer.eval.compare import lenient_table
+
+    formatted = task("react", "gsm8k", 1, False, "q1").model_copy(update={"answer": "24", "gold": "24.0"})
+    wrong = task("react", "gsm8k", 1, False, "q2").model_copy(update={"answer": "25", "gold": "24.0"})
+    assert "| react | 2 | 0.0 | 50.0 |" in lenient_table([formatted, wrong])
 
 
 def test_a_run_without_finished_tasks_empties_the_common_set(tmp_path: Path) -> None:

@@ -136,6 +136,21 @@ def paired_table(rows: Sequence[Paired], reference: str) -> str:
     return "\n".join(lines)
 
 
+def lenient_table(tasks: Sequence[TaskLog]) -> str:
+    """EM beside a numeric-equality verdict (``24`` = ``24.0``; ToolQA's EM strips the point and
+    compares ``24`` with ``240``): how much of a gap is answer formatting rather than a wrong value."""
+    from seer.eval.judges import numeric
+
+    judge = numeric(rel_tol=1e-6)
+    lines = ["| method | n | EM % | numerically equal % |", "|---|---:|---:|---:|"]
+    for method in dict.fromkeys(t.method for t in tasks):
+        mine = [t for t in tasks if t.method == method]
+        equal = sum(t.em or judge(t.question, t.answer, t.gold).success for t in mine)
+        lines.append(f"| {method} | {len(mine)} | {100 * sum(t.em for t in mine) / len(mine):.1f} | "
+                     f"{100 * equal / len(mine):.1f} |")
+    return "\n".join(lines)
+
+
 def write_report(cmp: Comparison, out_dir: Path, reference: str = "seer") -> Path:
     """``report.md`` and ``learning_curve.png`` in ``out_dir``; returns the markdown path."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -154,6 +169,9 @@ def write_report(cmp: Comparison, out_dir: Path, reference: str = "seer") -> Pat
                   + ", ".join(f"{m} {n}" for m, n in cmp.beyond_common.items()), ""]
     parts += ["## Accuracy (EM is ToolQA's exact match, the primary metric)", "",
               markdown_table(summary(cmp.tasks)), ""]
+    if cmp.tasks:
+        parts += ["EM beside numeric equality (same numbers, different formatting):", "",
+                  lenient_table(cmp.tasks), ""]
     if cmp.tasks and reference in cmp.methods and len(cmp.methods) > 1:
         pairs = paired_table(paired(cmp.tasks, reference), reference)
         parts += [f"## Paired with {reference}", "", pairs, ""]
