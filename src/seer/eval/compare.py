@@ -15,7 +15,16 @@ from math import comb
 from pathlib import Path
 from typing import Any
 
-from seer.eval.report import evaluated, learning_curve, markdown_table, plot_curve, pool_growth, summary
+from seer.eval.report import (
+    curve_markdown,
+    evaluated,
+    growth_markdown,
+    learning_curve,
+    markdown_table,
+    plot_curve,
+    pool_growth,
+    summary,
+)
 from seer.eval.runlog import BatchLog, RunHeader, RunLog, TaskLog
 
 STREAM_KEYS = ("protocol", "domains", "level", "limit", "batches", "immediate", "seed", "train_frac", "model",
@@ -181,20 +190,8 @@ def write_report(cmp: Comparison, out_dir: Path, reference: str = "seer") -> Pat
             plot_curve(curve, out_dir / "learning_curve.png")
             parts += ["## Learning curve (batch-wise EM on the common questions)", "",
                       "![learning curve](learning_curve.png)", ""]
-        batches = sorted({b for points in curve.values() for b, _, _ in points})
-        parts += ["| method | " + " | ".join(f"batch {b}" for b in batches) + " |",
-                  "|---|" + "---:|" * len(batches)]
-        for method, points in curve.items():
-            at = {b: (acc, n) for b, acc, n in points}
-            parts += [f"| {method} | " + " | ".join(
-                f"{at[b][0]:.0f}% (n={at[b][1]})" if b in at else "" for b in batches) + " |"]
-        parts += [""]
-    growth = pool_growth(cmp.batches)
-    if growth:
-        parts += ["## Pool growth (experiences after each batch flush)", ""]
-        parts += [f"- {m}: " + ", ".join(f"batch {b}: {size}" for b, size in points)
-                  for m, points in growth.items()]
-        parts += [""]
+        parts += curve_markdown(curve)
+    parts += growth_markdown(pool_growth(cmp.batches))
     path = out_dir / "report.md"
     path.write_text("\n".join(parts), encoding="utf-8")
     return path

@@ -116,6 +116,26 @@ def plot_curve(curve: dict[str, list[tuple[int, float, int]]], path: Path) -> Pa
     return path
 
 
+def curve_markdown(curve: dict[str, list[tuple[int, float, int]]]) -> list[str]:
+    """The learning curve as a markdown table: one row per method, one column per batch."""
+    batches = sorted({b for points in curve.values() for b, _, _ in points})
+    lines = ["| method | " + " | ".join(f"batch {b}" for b in batches) + " |",
+             "|---|" + "---:|" * len(batches)]
+    for method, points in curve.items():
+        at = {b: (acc, n) for b, acc, n in points}
+        lines.append(f"| {method} | " + " | ".join(
+            f"{at[b][0]:.0f}% (n={at[b][1]})" if b in at else "" for b in batches) + " |")
+    return [*lines, ""]
+
+
+def growth_markdown(growth: dict[str, list[tuple[int, int]]]) -> list[str]:
+    """Pool size after each batch flush, one line per method."""
+    if not growth:
+        return []
+    lines = [f"- {m}: " + ", ".join(f"batch {b}: {size}" for b, size in points) for m, points in growth.items()]
+    return ["## Pool growth (experiences after each batch flush)", "", *lines, ""]
+
+
 def write_report(log: RunLog, out_dir: Path | None = None) -> Path:
     """``report.md`` (+ ``learning_curve.png``) beside the log; returns the markdown path."""
     lines = log.read()
@@ -137,17 +157,8 @@ def write_report(log: RunLog, out_dir: Path | None = None) -> Path:
         plot_curve(curve, out_dir / "learning_curve.png")
         parts += ["## Learning curve", "", "![learning curve](learning_curve.png)", ""]
     if curve:
-        parts += ["| method | " + " | ".join(f"batch {b}" for b, _, _ in next(iter(curve.values()))) + " |"]
-        width = max(len(p) for p in curve.values())
-        parts += ["|---|" + "---:|" * width]
-        for method, points in curve.items():
-            parts += [f"| {method} | " + " | ".join(f"{acc:.0f}% (n={n})" for _, acc, n in points) + " |"]
-        parts += [""]
-    if growth:
-        parts += ["## Pool growth (experiences after each batch)", ""]
-        parts += [f"- {m}: " + ", ".join(f"batch {b}: {size}" for b, size in points)
-                  for m, points in growth.items()]
-        parts += [""]
+        parts += curve_markdown(curve)
+    parts += growth_markdown(growth)
     path = out_dir / "report.md"
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
