@@ -132,7 +132,8 @@ def growth_markdown(growth: dict[str, list[tuple[int, int]]]) -> list[str]:
     """Pool size after each batch flush, one line per method."""
     if not growth:
         return []
-    lines = [f"- {m}: " + ", ".join(f"batch {b}: {size}" for b, size in points) for m, points in growth.items()]
+    lines = [f"- {m}: " + ", ".join(f"batch {b}: {size}" for b, size in points)
+             for m, points in growth.items()]
     return ["## Pool growth (experiences after each batch flush)", "", *lines, ""]
 
 
