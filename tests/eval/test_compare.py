@@ -41,6 +41,7 @@ def test_compare_keeps_only_the_questions_every_method_finished(tmp_path: Path) 
     assert "| react | 4 | 2 | 0 | 1 | 1 | 0.500 |" in text
     assert "seer: batch 1: 12" in text and "Left out" in text
     assert "| seer | 4 | 75.0 | 75.0 |" in text
+    assert "| react | 4 | 1 | 3 | 0 | 0 |" in text  # every episode ended with Finish
 
 
 def test_numeric_equality_beside_exact_match() -> None:

@@ -160,6 +160,19 @@ def lenient_table(tasks: Sequence[TaskLog]) -> str:
     return "\n".join(lines)
 
 
+def outcome_table(tasks: Sequence[TaskLog]) -> str:
+    """How each method's episodes ended: right, a wrong answer, halted on a tool/format error, step limit."""
+    lines = ["| method | n | right | wrong answer | tool or format error | step limit |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for method in dict.fromkeys(t.method for t in tasks):
+        mine = [t for t in tasks if t.method == method]
+        wrong = sum(t.halted == "finish" and not t.em for t in mine)
+        error = sum(t.halted == "error" and not t.em for t in mine)
+        limit = sum(t.halted == "max_steps" and not t.em for t in mine)
+        lines.append(f"| {method} | {len(mine)} | {sum(t.em for t in mine)} | {wrong} | {error} | {limit} |")
+    return "\n".join(lines)
+
+
 def write_report(cmp: Comparison, out_dir: Path, reference: str = "seer") -> Path:
     """``report.md`` and ``learning_curve.png`` in ``out_dir``; returns the markdown path."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -180,7 +193,7 @@ def write_report(cmp: Comparison, out_dir: Path, reference: str = "seer") -> Pat
               markdown_table(summary(cmp.tasks)), ""]
     if cmp.tasks:
         parts += ["EM beside numeric equality (same numbers, different formatting):", "",
-                  lenient_table(cmp.tasks), ""]
+                  lenient_table(cmp.tasks), "", "How the episodes ended:", "", outcome_table(cmp.tasks), ""]
     if cmp.tasks and reference in cmp.methods and len(cmp.methods) > 1:
         pairs = paired_table(paired(cmp.tasks, reference), reference)
         parts += [f"## Paired with {reference}", "", pairs, ""]
