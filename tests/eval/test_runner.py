@@ -110,6 +110,7 @@ def test_react_records_nothing_and_methods_have_own_pools(
     names = {p.name for p in (tmp_path / "pools").iterdir() if p.suffix == ".duckdb"}
     assert "seer.duckdb" in names and names <= {"react.duckdb", "seer.duckdb"}  # react never opens its pool
     assert [t.record.status for t in tasks if t.method == "seer"] == ["stored", "stored"]
+    assert all(t.cpu_seconds > 0 for t in tasks)  # the harness's own CPU time per task is logged
 
 
 def test_resume_skips_finished_tasks_and_flushes_the_open_batch(

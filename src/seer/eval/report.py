@@ -20,6 +20,7 @@ class Row:
     judged: float
     steps: float
     seconds: float
+    cpu_seconds: float  # 0 when the log predates the field
     prompt_tokens: float
     tokens: float
 
@@ -44,7 +45,8 @@ def summary(tasks: Sequence[TaskLog]) -> list[Row]:
     for (domain, method), group in groups.items():
         rows.append(Row(domain, method, len(group), 100 * _mean([t.em for t in group]),
                         100 * _mean([t.verdict.success for t in group]), _mean([len(t.steps) for t in group]),
-                        _mean([t.seconds for t in group]), _mean([t.prompt_tokens for t in group]),
+                        _mean([t.seconds for t in group]), _mean([t.cpu_seconds for t in group]),
+                        _mean([t.prompt_tokens for t in group]),
                         _mean([t.prompt_tokens + t.completion_tokens for t in group])))
     methods = list(dict.fromkeys(t.method for t in tasks))
     return sorted(rows, key=lambda r: (r.domain == "all", r.domain, methods.index(r.method)))
@@ -52,12 +54,16 @@ def summary(tasks: Sequence[TaskLog]) -> list[Row]:
 
 def markdown_table(rows: Sequence[Row]) -> str:
     """Accuracy table: EM (primary), judge verdict, mean steps, seconds and tokens per task."""
-    lines = ["| domain | method | n | EM % | judged % | steps | s/task | prompt tokens/task | tokens/task |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| domain | method | n | EM % | judged % | steps | s/task | CPU s/task | prompt tokens/task "
+             "| tokens/task |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(f"| {r.domain} | {r.method} | {r.n} | {r.em:.1f} | {r.judged:.1f} | {r.steps:.1f} | "
-                     f"{r.seconds:.1f} | {r.prompt_tokens:.0f} | {r.tokens:.0f} |")
+                     f"{r.seconds:.1f} | {_cpu(r)} | {r.prompt_tokens:.0f} | {r.tokens:.0f} |")
     return "\n".join(lines)
+
+
+def _cpu(row: Row) -> str:
+    return f"{row.cpu_seconds:.1f}" if row.cpu_seconds else "–"
 
 
 def rich_table(rows: Sequence[Row], title: str = "ToolQA accuracy") -> object:
@@ -65,13 +71,13 @@ def rich_table(rows: Sequence[Row], title: str = "ToolQA accuracy") -> object:
     from rich.table import Table
 
     table = Table(title=title)
-    columns = ("domain", "method", "n", "EM %", "judged %", "steps", "s/task", "prompt tok/task",
-               "tokens/task")
+    columns = ("domain", "method", "n", "EM %", "judged %", "steps", "s/task", "CPU s/task",
+               "prompt tok/task", "tokens/task")
     for name in columns:
         table.add_column(name, justify="left" if name in ("domain", "method") else "right")
     for r in rows:
         table.add_row(r.domain, r.method, str(r.n), f"{r.em:.1f}", f"{r.judged:.1f}", f"{r.steps:.1f}",
-                      f"{r.seconds:.1f}", f"{r.prompt_tokens:.0f}", f"{r.tokens:.0f}")
+                      f"{r.seconds:.1f}", _cpu(r), f"{r.prompt_tokens:.0f}", f"{r.tokens:.0f}")
     return table
 
 

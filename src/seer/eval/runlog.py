@@ -91,6 +91,7 @@ class TaskLog(_Line):
     record: RecordLog
     pool_size: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # CPU time of the harness process (all threads, incl. an in-process model)
     prompt_tokens: int = 0
     completion_tokens: int = 0
 

@@ -227,7 +227,7 @@ class Runner:
         return results
 
     async def solve(self, agent: Agent, client: McpClient, method: Method, slot: Slot) -> TaskLog:
-        q, start = slot.question, time.perf_counter()
+        q, start, cpu_start = slot.question, time.perf_counter(), time.process_time()
         events = [
             e async for e in agent.run(q.question, task_id=q.qid, gold_intent=q.domain, exclude_task_id=q.qid)
         ]
@@ -276,6 +276,7 @@ class Runner:
         else:
             task.record = RecordLog(status="buffered", reason="recorded at the batch end")
         task.seconds = time.perf_counter() - start
+        task.cpu_seconds = time.process_time() - cpu_start  # comparable when runs share cores
         return task
 
     async def flush(
