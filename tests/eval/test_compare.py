@@ -38,7 +38,7 @@ def test_compare_keeps_only_the_questions_every_method_finished(tmp_path: Path) 
         "react", 4, 2, 0, 1, 1)
     text = write_report(cmp, tmp_path / "cmp").read_text()
     assert "| all | seer | 4 | 75.0 |" in text and "| all | react | 4 | 25.0 |" in text
-    assert "| react | 4 | 2 | 0 | 1 | 1 | 0.500 |" in text
+    assert "| react | 4 | 2 | 0 | 1 | 1 | 0.5 |" in text
     assert "seer: batch 1: 12" in text and "Left out" in text
     assert "| seer | 4 | 75.0 | 75.0 |" in text
     assert "| react | 4 | 1 | 3 | 0 | 0 |" in text  # every episode ended with Finish

@@ -141,7 +141,7 @@ def paired_table(rows: Sequence[Paired], reference: str) -> str:
              "| McNemar p |", "|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(f"| {r.method} | {r.n} | {r.reference_only} | {r.method_only} | {r.both} | "
-                     f"{r.neither} | {r.p_value:.3f} |")
+                     f"{r.neither} | {r.p_value:.2g} |")
     return "\n".join(lines)
 
 
