@@ -105,11 +105,13 @@ def plot_curve(curve: dict[str, list[tuple[int, float, int]]], path: Path) -> Pa
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for method, points in curve.items():
         ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=method)
     ax.set_xlabel("batch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("exact match (%)")
     ax.set_ylim(0, 100)
     ax.set_title("Batch-wise accuracy")
