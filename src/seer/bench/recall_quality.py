@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from seer.pool import ExperiencePool, RecallRequest, import_file, parse_library
+from seer.pool import ExperiencePool, RecallRequest, parse_library
 from seer.pool.embedders import Embedder
 
 STRATEGIES = ("hybrid", "blend", "goal", "process", "static", "random")
@@ -45,7 +45,7 @@ def evaluate(library: Path, embedder: Embedder, *, k: int = 4, strategies: Seque
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         pool = ExperiencePool.open(Path(tmp) / "quality.duckdb", embedder)
         try:
-            import_file(pool, Path(library))
+            pool.add_experiences(experiences)
             hits: dict[tuple[str, int], list[tuple[bool, bool, float]]] = defaultdict(list)
             for exp in experiences:
                 for t in range(1, min(len(exp.steps), max_step) + 1):

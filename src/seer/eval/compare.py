@@ -82,6 +82,12 @@ def load(outs: Sequence[Path]) -> Comparison:
     runs: dict[str, Path] = {}
     by_method: dict[str, list[TaskLog]] = {}
     batches: list[BatchLog] = []
+
+    def claim(method: str, out: Path, path: Path) -> None:
+        if runs.setdefault(method, out) != out:
+            raise CompareError(f"{path}: method {method!r} is also in {runs[method]}")
+        by_method.setdefault(method, [])
+
     for out in outs:
         log = RunLog(Path(out) / "runlog.jsonl")
         if not log.exists():
@@ -98,15 +104,10 @@ def load(outs: Sequence[Path]) -> Comparison:
                 raise CompareError(f"{log.path}: setting {key}={mine!r} differs from {first}: "
                                    f"{key}={theirs!r}; the runs did not see the same stream")
         for method in header.config.get("methods") or []:  # a run with no finished task yet still counts
-            if method in runs and runs[method] != Path(out):
-                raise CompareError(f"{log.path}: method {method!r} is also in {runs[method]}")
-            runs.setdefault(method, Path(out))
-            by_method.setdefault(method, [])
+            claim(method, Path(out), log.path)
         for t in evaluated([x for x in lines if isinstance(x, TaskLog)]):
-            if t.method in runs and runs[t.method] != Path(out):
-                raise CompareError(f"{log.path}: method {t.method!r} is also in {runs[t.method]}")
-            runs.setdefault(t.method, Path(out))
-            by_method.setdefault(t.method, []).append(t)
+            claim(t.method, Path(out), log.path)
+            by_method[t.method].append(t)
         batches += [x for x in lines if isinstance(x, BatchLog)]
     if not by_method:
         raise CompareError("the run headers name no methods")

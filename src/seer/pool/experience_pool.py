@@ -304,11 +304,8 @@ class ExperiencePool:
                 if m.live >= self.ann_threshold:
                     self._maybe_build_ann()
                     code = intent_code if req.use_s3 else -1
-                    slots = R.candidate_slots(m, self.ann, qplan, vector, req.k, code)
-                    if slots is not None and goal_vector is not None:  # blend: the best by question too
-                        goal_plan = R.QueryPlan("query", qplan.goal_text or "", [])
-                        more = R.candidate_slots(m, self.ann, goal_plan, goal_vector, req.k, code)
-                        slots = slots if more is None else np.union1d(slots, more)
+                    slots = R.candidate_slots(m, self.ann, qplan, vector, req.k, code,
+                                              goal_vector=goal_vector)
             scored = R.score_slots(m, slots, req, qplan, vector, intent_code, goal_vector)
             seed = req.seed if req.seed is not None else _stable_seed(req.task)
             positions = R.select(m, scored, req, mode=mode, seed=seed)

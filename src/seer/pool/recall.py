@@ -124,12 +124,16 @@ def candidate_slots(
     k: int,
     intent_code: int = -1,
     factor: int | None = None,
+    goal_vector: np.ndarray | None = None,
 ) -> np.ndarray | None:
-    """Candidate slots from the ANN index (None = score every slot exactly)."""
+    """Candidate slots from the ANN index (None = score every slot exactly); with ``goal_vector``
+    (blend) also the best by question similarity, since s1 averages both."""
     if ann is None or len(ann) == 0:
         return None
     count = max((factor or DEFAULT_FACTOR) * k, 64)
     seqs = ann.candidates(qplan.column, vector, count, intent_code)
+    if goal_vector is not None:
+        seqs = np.union1d(seqs, ann.candidates("query", goal_vector, count, intent_code))
     return mirror.slots_of_seqs(np.sort(seqs))
 
 
