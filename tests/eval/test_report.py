@@ -94,3 +94,11 @@ def test_summary_curve_and_report(tmp_path: Path) -> None:
 def test_heldout_report_uses_the_test_split(tmp_path: Path) -> None:
     tasks = [task("seer", "coffee", 1, False, "a", "train"), task("seer", "coffee", 0, True, "b", "test")]
     assert [(r.n, r.em) for r in summary(tasks) if r.domain == "all"] == [(1, 100.0)]
+
+
+def test_cpu_mean_skips_tasks_logged_before_the_field() -> None:
+    old = task("seer", "coffee", 1, True, "a")  # cpu_seconds defaults to 0: a log from before the field
+    new = [task("seer", "coffee", 2, True, q).model_copy(update={"cpu_seconds": 30.0}) for q in "bc"]
+    row = next(r for r in summary([old, *new]) if r.domain == "all")
+    assert row.cpu_seconds == pytest.approx(30.0)  # not 20.0: the old task has no measurement
+    assert "| – |" in markdown_table(summary([old]))
