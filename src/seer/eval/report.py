@@ -45,7 +45,8 @@ def summary(tasks: Sequence[TaskLog]) -> list[Row]:
     for (domain, method), group in groups.items():
         rows.append(Row(domain, method, len(group), 100 * _mean([t.em for t in group]),
                         100 * _mean([t.verdict.success for t in group]), _mean([len(t.steps) for t in group]),
-                        _mean([t.seconds for t in group]), _mean([t.cpu_seconds for t in group if t.cpu_seconds]),
+                        _mean([t.seconds for t in group]),
+                        _mean([t.cpu_seconds for t in group if t.cpu_seconds]),
                         _mean([t.prompt_tokens for t in group]),
                         _mean([t.prompt_tokens + t.completion_tokens for t in group])))
     methods = list(dict.fromkeys(t.method for t in tasks))
