@@ -6,9 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from seer.eval.report import learning_curve, markdown_table, rich_table, summary, write_report
+from seer.eval.report import (
+    learning_curve,
+    markdown_table,
+    own_recall_share,
+    own_share_markdown,
+    rich_table,
+    summary,
+    write_report,
+)
 from seer.eval.runlog import (
     BatchLog,
+    RecalledRef,
     RecordLog,
     RunHeader,
     RunLog,
@@ -102,3 +111,18 @@ def test_cpu_mean_skips_tasks_logged_before_the_field() -> None:
     row = next(r for r in summary([old, *new]) if r.domain == "all")
     assert row.cpu_seconds == pytest.approx(30.0)  # not 20.0: the old task has no measurement
     assert "| – |" in markdown_table(summary([old]))
+
+
+def test_own_recall_share_counts_what_the_run_stored() -> None:
+    def recalling(batch: int, ids: list[str]) -> TaskLog:
+        refs = [RecalledRef(id=i, score=1.0, s1=1.0, s2=0.0, s3=1.0) for i in ids]
+        step = StepLog(index=1, tool="Finish", recalled=refs)
+        return task("seer", "coffee", batch, True, f"q{batch}").model_copy(update={"steps": [step]})
+
+    tasks = [recalling(1, ["seed-1", "seed-2"]), recalling(2, ["e1", "seed-1", "seed-2", "e9"])]
+    batches = [BatchLog(method="seer", phase="online", batch=1, flushed=1, stored_ids=["e1"], pool_size=3),
+               BatchLog(method="query", phase="online", batch=1, flushed=1, stored_ids=["e9"], pool_size=3)]
+    share = own_recall_share(tasks, batches)
+    assert share == {"seer": [(1, 0, 2), (2, 1, 4)]}  # e9 was stored by another method's run
+    assert "| seer | 0% | 25% |" in "\n".join(own_share_markdown(share))
+    assert own_share_markdown({"seer": [(1, 0, 2)]}) == []  # nothing of its own yet: no section

@@ -21,6 +21,8 @@ from seer.eval.report import (
     growth_markdown,
     learning_curve,
     markdown_table,
+    own_recall_share,
+    own_share_markdown,
     plot_curve,
     pool_growth,
     summary,
@@ -206,6 +208,7 @@ def write_report(cmp: Comparison, out_dir: Path, reference: str = "seer") -> Pat
                       "![learning curve](learning_curve.png)", ""]
         parts += curve_markdown(curve)
     parts += growth_markdown(pool_growth(cmp.batches))
+    parts += own_share_markdown(own_recall_share(cmp.tasks, cmp.batches))
     path = out_dir / "report.md"
     path.write_text("\n".join(parts), encoding="utf-8")
     return path

@@ -125,11 +125,15 @@ def plot_curve(curve: dict[str, list[tuple[int, float, int]]], path: Path) -> Pa
     return path
 
 
+def _batch_header(batches: Sequence[int]) -> list[str]:
+    return ["| method | " + " | ".join(f"batch {b}" for b in batches) + " |",
+            "|---|" + "---:|" * len(batches)]
+
+
 def curve_markdown(curve: dict[str, list[tuple[int, float, int]]]) -> list[str]:
     """The learning curve as a markdown table: one row per method, one column per batch."""
     batches = sorted({b for points in curve.values() for b, _, _ in points})
-    lines = ["| method | " + " | ".join(f"batch {b}" for b in batches) + " |",
-             "|---|" + "---:|" * len(batches)]
+    lines = _batch_header(batches)
     for method, points in curve.items():
         at = {b: (acc, n) for b, acc, n in points}
         lines.append(f"| {method} | " + " | ".join(
@@ -146,6 +150,39 @@ def growth_markdown(growth: dict[str, list[tuple[int, int]]]) -> list[str]:
     return ["## Pool growth (experiences after each batch flush)", "", *lines, ""]
 
 
+def own_recall_share(
+    tasks: Sequence[TaskLog], batches: Sequence[BatchLog]
+) -> dict[str, list[tuple[int, int, int]]]:
+    """Per method that recalls: (batch, recalled demonstrations the run recorded itself, all recalled).
+    Shows whether the pool's growth reaches the prompts at all (the rest are seed demonstrations)."""
+    own: dict[str, set[str]] = defaultdict(set)
+    for b in batches:
+        own[b.method].update(b.stored_ids)
+    counts: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for t in tasks:
+        if t.phase not in ("online", "train"):
+            continue
+        for step in t.steps:
+            for hit in step.recalled or []:
+                cell = counts[t.method][t.batch]
+                cell[0] += hit.id in own[t.method]
+                cell[1] += 1
+    return {m: [(b, c[0], c[1]) for b, c in sorted(per.items())] for m, per in counts.items()}
+
+
+def own_share_markdown(share: dict[str, list[tuple[int, int, int]]]) -> list[str]:
+    """The share of recalled demonstrations that the run recorded itself, per batch."""
+    if not any(own for points in share.values() for _, own, _ in points):
+        return []
+    batches = sorted({b for points in share.values() for b, _, _ in points})
+    lines = _batch_header(batches)
+    for method, points in share.items():
+        at = {b: (own, total) for b, own, total in points}
+        lines.append(f"| {method} | " + " | ".join(
+            f"{100 * at[b][0] / at[b][1]:.0f}%" if at.get(b, (0, 0))[1] else "" for b in batches) + " |")
+    return ["## Own experiences among the recalled demonstrations (the rest are seeds)", "", *lines, ""]
+
+
 def write_report(log: RunLog, out_dir: Path | None = None) -> Path:
     """``report.md`` (+ ``learning_curve.png``) beside the log; returns the markdown path."""
     lines = log.read()
@@ -153,7 +190,8 @@ def write_report(log: RunLog, out_dir: Path | None = None) -> Path:
     tasks = [x for x in lines if isinstance(x, TaskLog)]
     header = next((x for x in lines if isinstance(x, RunHeader)), None)
     curve = learning_curve(tasks)
-    growth = pool_growth([x for x in lines if isinstance(x, BatchLog)])
+    batch_lines = [x for x in lines if isinstance(x, BatchLog)]
+    growth = pool_growth(batch_lines)
     parts = [f"# ToolQA run {header.run if header else log.path.parent.name}", ""]
     if header:
         cfg = header.config
@@ -169,6 +207,7 @@ def write_report(log: RunLog, out_dir: Path | None = None) -> Path:
     if curve:
         parts += curve_markdown(curve)
     parts += growth_markdown(growth)
+    parts += own_share_markdown(own_recall_share(tasks, batch_lines))
     path = out_dir / "report.md"
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
