@@ -58,6 +58,7 @@ class ScriptedModel:
         self._fn = replies if callable(replies) else None
         self._replies: list[Reply] = [] if callable(replies) else list(replies)
         self.calls: list[ScriptedCall] = []
+        self._last_prompt: list[str] = []
 
     @property
     def prompts(self) -> list[list[dict[str, Any]]]:
@@ -111,8 +112,20 @@ class ScriptedModel:
         if len(words) > max_tokens:
             text, finish = " ".join(words[:max_tokens]), "length"
             words = words[:max_tokens]
-        prompt_words = sum(len(str(m.get("content") or "").split()) for m in messages)
-        return Generation(text, prompt_words, len(words), 0.0, finish_reason=finish)
+        prompt = [w for m in messages for w in str(m.get("content") or "").split()]
+        cached = _shared_prefix(prompt, self._last_prompt)  # what a KV cache would reuse, in words
+        self._last_prompt = prompt
+        return Generation(text, len(prompt), len(words), 0.0, cached_prompt_tokens=cached,
+                          finish_reason=finish)
+
+
+def _shared_prefix(a: list[str], b: list[str]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 def _last_content(messages: list[dict[str, Any]]) -> str:

@@ -43,6 +43,9 @@ def test_qwen_solves_through_mcp_with_stepwise_recall(
         assert task.steps, task.qid
         assert all(step.recalled is not None for step in task.steps)  # recall before every step
         assert task.prompt_tokens > 0 and task.completion_tokens > 0
+        assert task.cached_prompt_tokens == sum(s.cached_prompt_tokens for s in task.steps)
+    later = [s for task in tasks for s in task.steps][1:]  # every later call shares the system prefix
+    assert all(0 < s.cached_prompt_tokens < s.prompt_tokens for s in later)
     first = tasks[0].steps[0]
     assert first.ok and first.tool == "LoadDB", first  # a parsable, executable tool call
     if tasks[0].verdict.success:  # the first success is stored and recalled for the second task

@@ -111,6 +111,9 @@ def test_react_records_nothing_and_methods_have_own_pools(
     assert "seer.duckdb" in names and names <= {"react.duckdb", "seer.duckdb"}  # react never opens its pool
     assert [t.record.status for t in tasks if t.method == "seer"] == ["stored", "stored"]
     assert all(t.cpu_seconds > 0 for t in tasks)  # the harness's own CPU time per task is logged
+    for t in tasks:  # prompt reuse is logged per step and summed per task
+        assert t.cached_prompt_tokens == sum(s.cached_prompt_tokens for s in t.steps)
+        assert all(0 < s.cached_prompt_tokens < s.prompt_tokens for s in t.steps[1:])
 
 
 def test_resume_skips_finished_tasks_and_flushes_the_open_batch(

@@ -98,6 +98,7 @@ class IntentStep:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     latency_s: float = 0.0
+    cached_prompt_tokens: int = 0
 
 
 @dataclass
@@ -118,6 +119,7 @@ class ActionStep:
     completion_tokens: int = 0
     latency_s: float = 0.0
     tool_s: float = 0.0
+    cached_prompt_tokens: int = 0  # prompt tokens the model served from its KV cache
 
     def as_pool_step(self) -> dict[str, Any]:
         """The step as ``recall_experiences``/``record_trajectory`` take it."""
@@ -211,7 +213,7 @@ class Agent:
         except (ValueError, KeyError, TypeError):
             intent = None  # malformed: let the server infer it
         return IntentStep(intent, "llm" if intent else "server", gen.prompt_tokens, gen.completion_tokens,
-                          gen.latency_s)
+                          gen.latency_s, gen.cached_prompt_tokens)
 
     async def recall(self, question: str, steps: Sequence[ActionStep], intent: str | None,
                      exclude_task_id: str | None) -> RecallPhase | None:
@@ -240,6 +242,7 @@ class Agent:
         step = self.parse(index, gen)
         step.prompt_tokens, step.completion_tokens, step.latency_s = (
             gen.prompt_tokens, gen.completion_tokens, gen.latency_s)
+        step.cached_prompt_tokens = gen.cached_prompt_tokens
         if step.tool is None:
             return step
         start = time.perf_counter()

@@ -22,6 +22,7 @@ class Row:
     seconds: float
     cpu_seconds: float  # mean over the tasks that logged it; 0 when none did (older logs)
     prompt_tokens: float
+    computed_prompt_tokens: float | None  # prompt tokens not served from the KV cache; None: not logged
     tokens: float
 
 
@@ -48,6 +49,7 @@ def summary(tasks: Sequence[TaskLog]) -> list[Row]:
                         _mean([t.seconds for t in group]),
                         _mean([t.cpu_seconds for t in group if t.cpu_seconds]),
                         _mean([t.prompt_tokens for t in group]),
+                _computed(group),
                         _mean([t.prompt_tokens + t.completion_tokens for t in group])))
     methods = list(dict.fromkeys(t.method for t in tasks))
     return sorted(rows, key=lambda r: (r.domain == "all", r.domain, methods.index(r.method)))
@@ -56,11 +58,21 @@ def summary(tasks: Sequence[TaskLog]) -> list[Row]:
 def markdown_table(rows: Sequence[Row]) -> str:
     """Accuracy table: EM (primary), judge verdict, mean steps, seconds and tokens per task."""
     lines = ["| domain | method | n | EM % | judged % | steps | s/task | CPU s/task | prompt tokens/task "
-             "| tokens/task |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| computed prompt tokens/task | tokens/task |", "|---|---|" + "---:|" * 9]
     for r in rows:
         lines.append(f"| {r.domain} | {r.method} | {r.n} | {r.em:.1f} | {r.judged:.1f} | {r.steps:.1f} | "
-                     f"{r.seconds:.1f} | {_cpu(r)} | {r.prompt_tokens:.0f} | {r.tokens:.0f} |")
+                     f"{r.seconds:.1f} | {_cpu(r)} | {r.prompt_tokens:.0f} | {_computed_cell(r)} | "
+                     f"{r.tokens:.0f} |")
     return "\n".join(lines)
+
+
+def _computed(tasks: Sequence[TaskLog]) -> float | None:
+    logged = [t.prompt_tokens - t.cached_prompt_tokens for t in tasks if t.cached_prompt_tokens is not None]
+    return _mean(logged) if logged else None
+
+
+def _computed_cell(row: Row) -> str:
+    return "–" if row.computed_prompt_tokens is None else f"{row.computed_prompt_tokens:.0f}"
 
 
 def _cpu(row: Row) -> str:
@@ -73,12 +85,13 @@ def rich_table(rows: Sequence[Row], title: str = "ToolQA accuracy") -> object:
 
     table = Table(title=title)
     columns = ("domain", "method", "n", "EM %", "judged %", "steps", "s/task", "CPU s/task",
-               "prompt tok/task", "tokens/task")
+               "prompt tok/task", "computed prompt tok/task", "tokens/task")
     for name in columns:
         table.add_column(name, justify="left" if name in ("domain", "method") else "right")
     for r in rows:
         table.add_row(r.domain, r.method, str(r.n), f"{r.em:.1f}", f"{r.judged:.1f}", f"{r.steps:.1f}",
-                      f"{r.seconds:.1f}", _cpu(r), f"{r.prompt_tokens:.0f}", f"{r.tokens:.0f}")
+                      f"{r.seconds:.1f}", _cpu(r), f"{r.prompt_tokens:.0f}", _computed_cell(r),
+                      f"{r.tokens:.0f}")
     return table
 
 

@@ -52,6 +52,7 @@ class StepLog(BaseModel):
     raw: str = ""
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_prompt_tokens: int = 0  # of prompt_tokens, served from the model's KV cache
     latency_s: float = 0.0
     tool_s: float = 0.0
 
@@ -94,6 +95,7 @@ class TaskLog(_Line):
     cpu_seconds: float = 0.0  # CPU time of the harness process (all threads, incl. an in-process model)
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_prompt_tokens: int | None = None  # None: the log predates the field
 
 
 class BatchLog(_Line):

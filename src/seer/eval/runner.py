@@ -144,6 +144,7 @@ def _step_log(step: Any) -> StepLog:
         raw=step.raw[:2048],
         prompt_tokens=step.prompt_tokens,
         completion_tokens=step.completion_tokens,
+        cached_prompt_tokens=step.cached_prompt_tokens,
         latency_s=step.latency_s,
         tool_s=step.tool_s,
     )
@@ -260,6 +261,8 @@ class Runner:
             pool_size=pool_sizes[-1] if pool_sizes else 0,
             prompt_tokens=intent_step.prompt_tokens + sum(s.prompt_tokens for s in final.steps),
             completion_tokens=intent_step.completion_tokens + sum(s.completion_tokens for s in final.steps),
+            cached_prompt_tokens=intent_step.cached_prompt_tokens
+            + sum(s.cached_prompt_tokens for s in final.steps),
         )
         if not method.learn or slot.phase == "test":
             pass
