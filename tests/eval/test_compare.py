@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from seer.cli import main
-from seer.eval.compare import CompareError, Paired, load, paired, write_report
-from seer.eval.runlog import BatchLog, RunHeader, RunLog
+from seer.eval.compare import CompareError, Paired, cost_table, load, paired, write_report
+from seer.eval.runlog import BatchLog, RunHeader, RunLog, TaskLog
 
 from .test_report import task
 
@@ -87,3 +87,16 @@ def test_compare_command_prints_and_writes(tmp_path: Path) -> None:
     bad = run_dir(tmp_path / "b", "react", [False], level="hard")
     result = CliRunner().invoke(main, ["run", "compare", str(seer), str(bad), "--out", str(tmp_path / "r")])
     assert result.exit_code != 0 and "setting level='hard' differs" in result.output
+
+
+def test_cost_table_uses_only_questions_every_method_timed() -> None:
+    def timed(method: str, qid: str, cpu: float) -> TaskLog:
+        return task(method, "coffee", 1, True, qid).model_copy(update={"cpu_seconds": cpu})
+
+    tasks = [timed("seer", "q0", 0.0), timed("react", "q0", 5.0),  # seer's q0 predates CPU logging
+             timed("seer", "q1", 40.0), timed("react", "q1", 10.0),
+             timed("seer", "q2", 60.0), timed("react", "q2", 20.0)]
+    table = cost_table(tasks)
+    assert table is not None
+    assert "| seer | 2 | 50.0 |" in table and "| react | 2 | 15.0 |" in table
+    assert cost_table([timed("seer", "q0", 0.0), timed("react", "q0", 5.0)]) is None

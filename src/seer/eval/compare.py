@@ -176,6 +176,26 @@ def outcome_table(tasks: Sequence[TaskLog]) -> str:
     return "\n".join(lines)
 
 
+def cost_table(tasks: Sequence[TaskLog]) -> str | None:
+    """Cost per question on the questions for which every method logged its CPU time, so methods are
+    compared on the same questions (a resumed older log has CPU times for its later part only)."""
+    methods = list(dict.fromkeys(t.method for t in tasks))
+    by_qid: dict[str, dict[str, TaskLog]] = {}
+    for t in tasks:
+        by_qid.setdefault(t.qid, {})[t.method] = t
+    qids = [q for q, mine in by_qid.items() if all(m in mine and mine[m].cpu_seconds for m in methods)]
+    if not qids:
+        return None
+    lines = ["| method | n | CPU s / question | wall s / question | prompt tokens / question |",
+             "|---|---:|---:|---:|---:|"]
+    for m in methods:
+        mine = [by_qid[q][m] for q in qids]
+        lines.append(f"| {m} | {len(mine)} | {sum(t.cpu_seconds for t in mine) / len(mine):.1f} | "
+                     f"{sum(t.seconds for t in mine) / len(mine):.1f} | "
+                     f"{sum(t.prompt_tokens for t in mine) / len(mine):.0f} |")
+    return "\n".join(lines)
+
+
 def write_report(cmp: Comparison, out_dir: Path, reference: str = "seer") -> Path:
     """``report.md`` and ``learning_curve.png`` in ``out_dir``; returns the markdown path."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -197,6 +217,9 @@ def write_report(cmp: Comparison, out_dir: Path, reference: str = "seer") -> Pat
     if cmp.tasks:
         parts += ["EM beside numeric equality (same numbers, different formatting):", "",
                   lenient_table(cmp.tasks), "", "How the episodes ended:", "", outcome_table(cmp.tasks), ""]
+    costs = cost_table(cmp.tasks)
+    if costs:
+        parts += ["Cost on the questions every method has CPU times for:", "", costs, ""]
     if cmp.tasks and reference in cmp.methods and len(cmp.methods) > 1:
         pairs = paired_table(paired(cmp.tasks, reference), reference)
         parts += [f"## Paired with {reference}", "", pairs, ""]
