@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from seer.eval.models.base import DEFAULT_MAX_TOKENS, Generation
+from seer.eval.models.base import DEFAULT_MAX_TOKENS, Generation, shared_prefix_length
 
 if TYPE_CHECKING:
     from seer.testing_embedder import HashEmbedder
@@ -113,19 +113,11 @@ class ScriptedModel:
             text, finish = " ".join(words[:max_tokens]), "length"
             words = words[:max_tokens]
         prompt = [w for m in messages for w in str(m.get("content") or "").split()]
-        cached = _shared_prefix(prompt, self._last_prompt)  # what a KV cache would reuse, in words
+        cached = shared_prefix_length(prompt, self._last_prompt)  # what a KV cache would reuse, in words
         self._last_prompt = prompt
         return Generation(text, len(prompt), len(words), 0.0, cached_prompt_tokens=cached,
                           finish_reason=finish)
 
-
-def _shared_prefix(a: list[str], b: list[str]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 def _last_content(messages: list[dict[str, Any]]) -> str:

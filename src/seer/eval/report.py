@@ -49,7 +49,7 @@ def summary(tasks: Sequence[TaskLog]) -> list[Row]:
                         _mean([t.seconds for t in group]),
                         _mean([t.cpu_seconds for t in group if t.cpu_seconds]),
                         _mean([t.prompt_tokens for t in group]),
-                _computed(group),
+                        _computed(group),
                         _mean([t.prompt_tokens + t.completion_tokens for t in group])))
     methods = list(dict.fromkeys(t.method for t in tasks))
     return sorted(rows, key=lambda r: (r.domain == "all", r.domain, methods.index(r.method)))

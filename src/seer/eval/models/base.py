@@ -10,6 +10,7 @@ not produce output at all.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -89,6 +90,16 @@ class ChatModel(Protocol):
     ) -> Generation:
         """Reply to ``messages``, constrained to ``schema`` when given, in at most ``max_tokens``."""
         ...
+
+
+def shared_prefix_length(a: Iterable[object], b: Iterable[object]) -> int:
+    """How many leading items ``a`` and ``b`` share (a KV cache reuses that much of a prompt)."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 def bound_string_lengths(schema: dict[str, Any], limit: int = DEFAULT_MAX_STRING) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from seer.eval.models.base import (
     ModelError,
     ModelSetupError,
     bound_string_lengths,
+    shared_prefix_length,
 )
 
 if TYPE_CHECKING:
@@ -332,11 +333,7 @@ class LlamaCppModel:
         llm = self._llm
         if llm.n_tokens == 0:
             return 0
-        common = 0
-        for a, b in zip(llm._input_ids[: llm.n_tokens], tokens, strict=False):
-            if a != b:
-                break
-            common += 1
+        common = shared_prefix_length(llm._input_ids[: llm.n_tokens], tokens)
         if common == len(tokens):  # fully cached prompt: one token is replayed to refresh logits
             return common if llm.n_tokens == len(tokens) else common - 1
         return common
