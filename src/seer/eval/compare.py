@@ -148,6 +148,14 @@ def paired_table(rows: Sequence[Paired], reference: str) -> str:
     return "\n".join(lines)
 
 
+def _by_method(tasks: Sequence[TaskLog]) -> dict[str, list[TaskLog]]:
+    """Tasks grouped by method, methods in order of first appearance."""
+    groups: dict[str, list[TaskLog]] = {}
+    for t in tasks:
+        groups.setdefault(t.method, []).append(t)
+    return groups
+
+
 def lenient_table(tasks: Sequence[TaskLog]) -> str:
     """EM beside a numeric-equality verdict (``24`` = ``24.0``; ToolQA's EM strips the point and
     compares ``24`` with ``240``): how much of a gap is answer formatting rather than a wrong value."""
@@ -155,8 +163,7 @@ def lenient_table(tasks: Sequence[TaskLog]) -> str:
 
     judge = numeric(rel_tol=1e-6)
     lines = ["| method | n | EM % | numerically equal % |", "|---|---:|---:|---:|"]
-    for method in dict.fromkeys(t.method for t in tasks):
-        mine = [t for t in tasks if t.method == method]
+    for method, mine in _by_method(tasks).items():
         equal = sum(t.em or judge(t.question, t.answer, t.gold).success for t in mine)
         lines.append(f"| {method} | {len(mine)} | {100 * sum(t.em for t in mine) / len(mine):.1f} | "
                      f"{100 * equal / len(mine):.1f} |")
@@ -167,8 +174,7 @@ def outcome_table(tasks: Sequence[TaskLog]) -> str:
     """How each method's episodes ended: right, a wrong answer, halted on a tool/format error, step limit."""
     lines = ["| method | n | right | wrong answer | tool or format error | step limit |",
              "|---|---:|---:|---:|---:|---:|"]
-    for method in dict.fromkeys(t.method for t in tasks):
-        mine = [t for t in tasks if t.method == method]
+    for method, mine in _by_method(tasks).items():
         wrong = sum(t.halted == "finish" and not t.em for t in mine)
         error = sum(t.halted == "error" and not t.em for t in mine)
         limit = sum(t.halted == "max_steps" and not t.em for t in mine)
@@ -179,7 +185,7 @@ def outcome_table(tasks: Sequence[TaskLog]) -> str:
 def cost_table(tasks: Sequence[TaskLog]) -> str | None:
     """Cost per question on the questions for which every method logged its CPU time, so methods are
     compared on the same questions (a resumed older log has CPU times for its later part only)."""
-    methods = list(dict.fromkeys(t.method for t in tasks))
+    methods = list(_by_method(tasks))
     by_qid: dict[str, dict[str, TaskLog]] = {}
     for t in tasks:
         by_qid.setdefault(t.qid, {})[t.method] = t
