@@ -33,6 +33,7 @@ class ScriptedCall:
     max_tokens: int
     stop: list[str] | None
     tools: list[dict[str, Any]] | None = None
+    temperature: float | None = None
 
 
 Reply = str | Generation | BaseException
@@ -78,6 +79,8 @@ class ScriptedModel:
         max_tokens: int = DEFAULT_MAX_TOKENS,
         stop: list[str] | None = None,
         tools: list[dict[str, Any]] | None = None,
+        temperature: float | None = None,
+        seed: int | None = None,
     ) -> Generation:
         """Return the next scripted reply; raises :class:`ScriptExhaustedError` when none is left."""
         snapshot = copy.deepcopy(messages)
@@ -88,6 +91,7 @@ class ScriptedModel:
                 max_tokens,
                 list(stop) if stop else None,
                 copy.deepcopy(tools),
+                temperature,
             )
         )
         if self._fn is not None:

@@ -196,3 +196,21 @@ def test_blend_averages_trajectory_and_question_similarity(tmp_path: Path, thres
         assert got[0].s1 == pytest.approx(float(s1[np.argmax(score)]), abs=1e-5)
     finally:
         pool.close()
+
+
+def test_same_intent_keeps_other_domains_out(filled: ExperiencePool) -> None:
+    task = "what was the delay of flight DL5 from ATL"
+    mixed = filled.recall(RecallRequest(task=task, intent="flight", strategy="blend", k=4))
+    assert {r.intent for r in mixed} == {"flight", "coffee", "dblp"}  # without the filter: every domain
+    only = filled.recall(RecallRequest(task=task, intent="flight", strategy="blend", k=4, same_intent=True))
+    assert [r.intent for r in only] == ["flight"]
+    steps = [Step(tool="LoadDB", arguments={"target_db": "flights"})]
+    request = RecallRequest(task=task, intent="flight", k=4, same_intent=True, steps_so_far=steps)
+    later = filled.recall(request)
+    assert [r.intent for r in later] == ["flight"]
+
+
+def test_same_intent_with_no_experience_of_it_recalls_nothing(filled: ExperiencePool) -> None:
+    task = "what is the price of the airbnb listing hosted by John"
+    assert filled.recall(RecallRequest(task=task, intent="airbnb", k=4))  # other domains fill the slots
+    assert filled.recall(RecallRequest(task=task, intent="airbnb", k=4, same_intent=True)) == []

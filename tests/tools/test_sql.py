@@ -18,6 +18,18 @@ def test_select_formats_rows_like_toolqa(tiny_corpus: Corpus) -> None:
     assert run_sql(tiny_corpus, query) == "Date: 2000-01-05, Close: 118.6\nDate: 2000-01-06, Close: 116.85"
 
 
+def test_reference_bare_table_names(tiny_corpus: Corpus) -> None:
+    """The official SEER seeds query ``FROM coffee``: bare domain names (and ``flight``) work beside ours."""
+    session = ToolSession(tiny_corpus)
+    assert session.call("SQLInterpreter", {"query": "SELECT Volume FROM coffee WHERE Date='2000-01-04'"}) == (
+        "Volume: 5492"
+    )
+    assert run_sql(tiny_corpus, "SELECT count(*) AS n FROM flight WHERE Cancelled") == "n: 1"
+    assert run_sql(tiny_corpus, "SELECT count(*) AS n FROM flights WHERE Cancelled") == "n: 1"
+    with pytest.raises(ToolError, match="coffees"):
+        run_sql(tiny_corpus, "SELECT * FROM coffees")
+
+
 def test_numbers_are_numeric_and_names_use_underscores(tiny_corpus: Corpus) -> None:
     assert run_sql(tiny_corpus, "SELECT avg(Open) AS a FROM coffee.coffee_data") == "a: 118.125"
     reply = run_sql(tiny_corpus, "SELECT NAME, latitude FROM airbnb.airbnb_data WHERE price = '$1,060 '")

@@ -13,6 +13,7 @@ import json
 import re
 import time
 import uuid
+import zlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -28,6 +29,7 @@ from seer.tools.protocol import format_text_call, parse_text_call
 POOL_TOOLS = frozenset({"recall_experiences", "record_trajectory", "forget_experience"})
 OBSERVATION_LIMIT = 2048
 Mode = Literal["json", "text", "native"]
+Layout = Literal["replace", "incremental"]
 
 
 class ChatModel(Protocol):
@@ -36,7 +38,8 @@ class ChatModel(Protocol):
     name: str
 
     def generate(self, messages: list[dict[str, Any]], *, schema: dict[str, Any] | None = None,
-                 max_tokens: int = 512, stop: list[str] | None = None) -> Generation: ...
+                 max_tokens: int = 512, stop: list[str] | None = None, temperature: float | None = None,
+                 seed: int | None = None) -> Generation: ...
 
 
 class McpClient(Protocol):
@@ -57,6 +60,11 @@ class RecallConfig:
     order: str = "ranked"
     max_per_template: int | None = None
     token_budget: int | None = None
+    same_intent: bool = False  # only the task's intent: another domain's seeds never steer the model
+    # replace: this step's top-k before the task (the paper's layout; changing demonstrations make llama.cpp
+    # recompute the whole conversation); incremental: demonstrations stay where first shown and this
+    # step's new ones join after the latest result, so the KV cache keeps everything before them
+    layout: Layout = "replace"
 
 
 @dataclass
@@ -68,6 +76,9 @@ class AgentConfig:
     recall: RecallConfig | None = field(default_factory=RecallConfig)  # None: no recall (ReAct)
     max_tokens: int = 256
     observation_limit: int = OBSERVATION_LIMIT
+    # feedback: the step after an error samples at this temperature (seeded by task and step), since a
+    # greedy small model tends to repeat the failed call word for word
+    retry_temperature: float = 0.7
 
 
 @dataclass
@@ -120,6 +131,8 @@ class ActionStep:
     latency_s: float = 0.0
     tool_s: float = 0.0
     cached_prompt_tokens: int = 0  # prompt tokens the model served from its KV cache
+
+    new_demos: list[str] = field(default_factory=list, repr=False)  # incremental: shown first before it
 
     def as_pool_step(self) -> dict[str, Any]:
         """The step as ``recall_experiences``/``record_trajectory`` take it."""
@@ -181,14 +194,23 @@ class Agent:
         intent = intent_step.intent
         steps: list[ActionStep] = []
         recalled_ids: list[str] = []
+        first: list[Recalled] = []  # the demonstrations shown before the task
         for index in range(1, cfg.max_steps + 1):
             recall = await self.recall(question, steps, intent, exclude_task_id)  # RECALL phase
+            new: list[Recalled] = []
             if recall is not None:
                 intent = intent or recall.intent
                 recalled_ids += [d.id for d in recall.demos if d.id not in recalled_ids]
-            demos = [d.demo_text for d in recall.demos] if recall else []
-            step = await self.act(index, prompts.task_messages(self.system, question, demos, steps), session)
-            step.recall = recall
+                if index == 1 or (cfg.recall is not None and cfg.recall.layout == "replace"):
+                    first = recall.demos
+                else:
+                    new = self.unseen(recall.demos, first, steps)
+            messages = prompts.task_messages(self.system, question, [d.demo_text for d in first], steps,
+                                             [s.new_demos for s in steps] + [[d.demo_text for d in new]])
+            retry = bool(steps) and not steps[-1].ok
+            seed = zlib.crc32(f"{task_id}/{index}".encode()) if retry else None
+            step = await self.act(index, messages, session, retry_seed=seed)
+            step.recall, step.new_demos = recall, [d.demo_text for d in new]
             steps.append(step)
             yield step
             if step.ok and step.tool == "Finish":
@@ -198,6 +220,14 @@ class Agent:
                 break
         halted = "error" if steps and not steps[-1].ok else "max_steps"
         yield FinalStep(None, halted, intent, steps, recalled_ids)
+
+    def unseen(self, demos: Sequence[Recalled], first: Sequence[Recalled],
+               steps: Sequence[ActionStep]) -> list[Recalled]:
+        """Incremental layout: this step's demonstrations not yet in the prompt, while at most k more
+        than the first recall's have been shown (each costs its tokens once, then stays cached)."""
+        shown = {d.demo_text for d in first} | {text for s in steps for text in s.new_demos}
+        room = (self.config.recall.k if self.config.recall else 0) - sum(len(s.new_demos) for s in steps)
+        return [d for d in demos if d.demo_text not in shown][: max(0, room)]
 
     async def classify(self, question: str, gold_intent: str | None) -> IntentStep:
         """Intent once per task: the caller's LLM over the 8 labels, the gold domain, or the server."""
@@ -225,7 +255,8 @@ class Agent:
         args: dict[str, Any] = {"task": question, "steps_so_far": sent, "k": rc.k, "strategy": rc.strategy,
                                 "order": rc.order}
         extra = {"intent": intent, "terms": rc.terms, "exclude_task_id": exclude_task_id,
-                 "max_per_template": rc.max_per_template, "token_budget": rc.token_budget}
+                 "max_per_template": rc.max_per_template, "token_budget": rc.token_budget,
+                 "same_intent": rc.same_intent or None}
         args |= {key: value for key, value in extra.items() if value is not None}
         out = structured_of(await self.client.call_tool("recall_experiences", args))
         demos = [Recalled(e["id"], e["score"], e["s1"], e["s2"], e["s3"], e["demo_text"])
@@ -233,10 +264,15 @@ class Agent:
         return RecallPhase(len(sent), out.get("intent"), int(out.get("pool_size", 0)), demos,
                            time.perf_counter() - start)
 
-    async def act(self, index: int, messages: list[dict[str, Any]], session: str) -> ActionStep:
-        """Model → parsed call → tool over MCP; every model-caused failure becomes an error step."""
+    async def act(self, index: int, messages: list[dict[str, Any]], session: str,
+                  retry_seed: int | None = None) -> ActionStep:
+        """Model → parsed call → tool over MCP; every model-caused failure becomes an error step.
+        ``retry_seed``: the previous step failed, so sample (seeded) instead of decoding greedily."""
+        decoding = self._decoding()
+        if retry_seed is not None and self.config.retry_temperature > 0:
+            decoding |= {"temperature": self.config.retry_temperature, "seed": retry_seed}
         try:
-            gen = await self._generate(messages, **self._decoding())
+            gen = await self._generate(messages, **decoding)
         except ContextOverflowError as exc:
             return ActionStep(index, None, "", None, {}, "", False, f"Error: {exc}", "context")
         step = self.parse(index, gen)

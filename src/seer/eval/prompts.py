@@ -58,19 +58,28 @@ def system_prompt(tools: Sequence[Mapping[str, Any]], mode: str, max_steps: int)
     return render("system", tools=tool_lines(tools), format=render(f"format_{mode}"), max_steps=max_steps)
 
 
-def task_messages(system: str, question: str, demos: Sequence[str],
-                  steps: Sequence[StepView]) -> list[dict[str, str]]:
+def task_messages(system: str, question: str, demos: Sequence[str], steps: Sequence[StepView],
+                  later_demos: Sequence[Sequence[str]] = ()) -> list[dict[str, str]]:
     """Chat messages for one step: static system prefix, demonstrations and task, then the steps so far
     as turns (the model's own reply, then the tool's result) — a small model that sees its earlier
-    calls as its own turns repeats them far less than one reading them back as a text block."""
-    demo_block = render("demos", demos="\n\n".join(d.strip() for d in demos)) if demos else ""
+    calls as its own turns repeats them far less than one reading them back as a text block.
+
+    ``later_demos[i]`` are demonstrations first shown after step i's result (the incremental layout):
+    they stay there in later prompts, so the conversation before them is never recomputed."""
+    demo_block = render("demos", demos=_joined(demos)) if demos else ""
     user = render("task", demos=demo_block, question=question, step=1)
     messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
-    for step in steps:
+    for i, step in enumerate(steps):
+        shown = later_demos[i + 1] if i + 1 < len(later_demos) else ()
         messages.append({"role": "assistant", "content": step.raw or f"{step.thought} {step.call_text}"})
-        messages.append({"role": "user", "content": render("result", index=step.index,
-                                                         observation=step.observation, step=step.index + 1)})
+        messages.append({"role": "user", "content": render(
+            "result", index=step.index, observation=step.observation, step=step.index + 1,
+            demos=render("step_demos", demos=_joined(shown)) if shown else "")})
     return messages
+
+
+def _joined(demos: Sequence[str]) -> str:
+    return "\n\n".join(d.strip() for d in demos)
 
 
 def call_schema(tool_names: Sequence[str]) -> dict[str, Any]:

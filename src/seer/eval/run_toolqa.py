@@ -50,7 +50,7 @@ class RunConfig(BaseModel):
     model: str = "default"
     model_name: str = "default"
     call_mode: Literal["json", "text", "native"] = "json"
-    on_error: Literal["halt", "feedback"] = "halt"
+    on_error: Literal["halt", "feedback"] = "feedback"
     intent: Literal["llm", "server", "gold"] = "llm"
     judge: str = "exact_match"
     max_steps: int = 6
@@ -107,7 +107,9 @@ def resolve_data(config: RunConfig) -> tuple[Path, Path]:
 
 
 def resolve_seeds(config: RunConfig, corpus: Path) -> Path | None:
-    """--seeds, else the oracle demonstrations written beside a synthetic corpus, if any."""
+    """--seeds (``none``: an empty pool), else the oracle demonstrations beside a synthetic corpus, if any."""
+    if config.seeds == "none":
+        return None
     if config.seeds:
         return Path(config.seeds)
     from seer.cli import SEED_LIBRARY
@@ -296,7 +298,14 @@ def _csv(value: str) -> list[str]:
     show_default=True,
     help="json: schema-constrained; text: <CALL_BEGIN>Tool[args]<CALL_END>; native: tool calls.",
 )
-@click.option("--on-error", type=click.Choice(["halt", "feedback"]), default="halt", show_default=True)
+@click.option(
+    "--on-error",
+    type=click.Choice(["halt", "feedback"]),
+    default="feedback",
+    show_default=True,
+    help="feedback: a tool or format error is shown to the model, which may retry (a cold pool learns "
+    "only from successes); halt: the episode ends at the first error (the paper's default).",
+)
 @click.option(
     "--intent",
     type=click.Choice(["llm", "server", "gold"]),
@@ -330,9 +339,9 @@ def _csv(value: str) -> list[str]:
 @click.option("--embedder", default="default", show_default=True, help="Server embedder: default | hash.")
 @click.option(
     "--seeds",
-    type=click.Path(dir_okay=False),
     default=None,
-    help="Seed demonstrations for the static method (SEER library.json; default: beside the corpus).",
+    help="Seed demonstrations every recall pool starts from (SEER library.json; default: the oracle seeds "
+    "beside a synthetic corpus; none: an empty pool).",
 )
 @click.option(
     "--out",

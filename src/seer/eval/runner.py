@@ -38,8 +38,10 @@ class Method:
     learn: bool = True
 
 
-def _m(name: str, strategy: str | None, terms: list[str] | None = None, learn: bool = True) -> Method:
-    return Method(name, None if strategy is None else RecallConfig(strategy=strategy, terms=terms), learn)
+def _m(name: str, strategy: str | None, terms: list[str] | None = None, learn: bool = True,
+       **recall: Any) -> Method:
+    return Method(name, None if strategy is None else RecallConfig(strategy=strategy, terms=terms, **recall),
+                  learn)
 
 
 METHODS: dict[str, Method] = {
@@ -49,7 +51,9 @@ METHODS: dict[str, Method] = {
         _m("static", "static", learn=False),  # fixed seed demonstrations (oracle chains), never updated
         _m("random", "random"),
         _m("query", "goal", ["s1"]),  # query similarity only
-        _m("seer", "hybrid"),  # goal at step 1, process afterwards, s1+s2+s3
+        # ours: blend recall, only the task's intent, demonstrations kept in place (KV cache survives)
+        _m("seer", "blend", same_intent=True, layout="incremental"),
+        _m("seer-paper", "hybrid"),  # the paper's: goal at step 1, process afterwards, s1+s2+s3, every step
         _m("seer-goal", "goal"),
         _m("seer-process", "process"),
         _m("seer-blend", "blend"),  # ours: after step 1, s1 = mean of trajectory and question similarity

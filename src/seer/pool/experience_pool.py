@@ -274,6 +274,8 @@ class ExperiencePool:
             return []
         intent = request.intent if request.intent is not None else self.infer_intent(request.task)
         req = request if intent == request.intent else request.model_copy(update={"intent": intent})
+        if req.same_intent and self.mirror.intents.get(intent) < 0:
+            return []  # no experience of this intent: recall nothing rather than another domain's
         goal_key = None
         if req.strategy == "goal":
             goal_key = req.model_dump_json(exclude={"steps_so_far"}) + str(self.store.meta.get("generation"))
@@ -307,6 +309,8 @@ class ExperiencePool:
                     slots = R.candidate_slots(m, self.ann, qplan, vector, req.k, code,
                                               goal_vector=goal_vector)
             scored = R.score_slots(m, slots, req, qplan, vector, intent_code, goal_vector)
+            if req.same_intent:  # another domain's demonstrations must not steer the model
+                scored.score[m.intent[scored.slots] != intent_code] = -np.inf
             seed = req.seed if req.seed is not None else _stable_seed(req.task)
             positions = R.select(m, scored, req, mode=mode, seed=seed)
             chosen = [int(scored.slots[p]) for p in positions]

@@ -76,6 +76,7 @@ class RecallRequest(BaseModel):
     token_budget: int | None = Field(default=None, ge=1)
     order: Order = "ranked"
     seed: int | None = None
+    same_intent: bool = False  # only the task's intent; none when the pool holds none of it
 
     @property
     def step_index(self) -> int:

@@ -65,6 +65,7 @@ class PoolService:
         max_per_template: int | None,
         token_budget: int | None,
         order: Order,
+        same_intent: bool = False,
     ) -> dict[str, Any]:
         pool = self.open()
         intent, intent_source = self.resolve_intent(task, intent)
@@ -82,6 +83,7 @@ class PoolService:
             max_per_template=max_per_template,
             token_budget=token_budget,
             order=order,
+            same_intent=same_intent,
         )
         results = pool.recall(request)
         return {

@@ -175,6 +175,9 @@ def build_server(config: ServerConfig, *, pool_service: PoolService | None = Non
         ] = None,
         token_budget: Annotated[int | None, Field(ge=1, description="Cap on demonstration tokens")] = None,
         order: Annotated[Literal["ranked", "shuffled"], Field(description="Result order")] = "ranked",
+        same_intent: Annotated[
+            bool, Field(description="Only demonstrations of the task's intent (none if the pool has none)")
+        ] = False,
     ) -> dict[str, Any]:
         """Recall the top-k past successful trajectories most relevant to this step of the task.
 
@@ -194,6 +197,7 @@ def build_server(config: ServerConfig, *, pool_service: PoolService | None = Non
                 max_per_template=max_per_template,
                 token_budget=token_budget,
                 order=order,
+                same_intent=same_intent,
             ),
         )
 

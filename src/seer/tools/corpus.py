@@ -155,14 +155,10 @@ class Corpus:
                 self._open_hub()
             return self._tables[domain]
 
-    def ensure_tables(self, domains: Sequence[str]) -> None:
-        """Build and attach several table domains (for SQL)."""
-        for domain in domains:
-            self.table(domain)
-
     def tables_in(self, sql: str) -> list[str]:
-        """Table domains whose name appears in a query."""
-        return [d for d in TABLE_DOMAINS if re.search(rf"\b{d}\b", sql, re.IGNORECASE)]
+        """Table domains whose name (or alias) appears in a query."""
+        names = {d: [d] + [a for a, t in TABLE_ALIASES.items() if t == d] for d in TABLE_DOMAINS}
+        return [d for d, ns in names.items() if any(re.search(rf"\b{n}\b", sql, re.IGNORECASE) for n in ns)]
 
     def _open_hub(self) -> None:
         """A fresh read-only DuckDB instance with every built domain attached read-only, then
@@ -194,14 +190,27 @@ class Corpus:
         self._hub_domains = frozenset(self._files)
 
     def query(
-        self, sql: str, params: Sequence[Any] = (), *, timeout: float = 30.0, max_rows: int | None = None
+        self,
+        sql: str,
+        params: Sequence[Any] = (),
+        *,
+        timeout: float = 30.0,
+        max_rows: int | None = None,
+        bare_names: bool = False,
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
-        """Run one statement on the read-only hub; interrupted after ``timeout`` seconds."""
+        """Run one statement on the read-only hub; interrupted after ``timeout`` seconds. ``bare_names``:
+        the reference's table names (``SELECT Open FROM coffee``) resolve beside ``coffee.coffee_data``."""
         with self._lock:
             if self._hub is None:
                 self._open_hub()
             assert self._hub is not None
             cur = self._hub.cursor()
+            domains = sorted(self._hub_domains)
+        if bare_names:  # temporary views live in this cursor's connection only
+            for domain in domains:
+                for name in [domain] + [a for a, t in TABLE_ALIASES.items() if t == domain]:
+                    cur.execute(f"CREATE TEMP VIEW {quote_ident(name)} AS SELECT * FROM "
+                                f"{quote_ident(domain)}.{quote_ident(domain + '_data')}")
         timer = threading.Timer(timeout, cur.interrupt)
         timer.daemon = True
         timer.start()

@@ -52,7 +52,7 @@ def run_sql(corpus: Corpus, query: str, *, timeout: float = DEFAULT_TIMEOUT, max
     for domain in corpus.tables_in(sql):
         corpus.table(domain)
     try:
-        columns, rows = corpus.query(sql, timeout=timeout, max_rows=max_rows + 1)
+        columns, rows = corpus.query(sql, timeout=timeout, max_rows=max_rows + 1, bare_names=True)
     except duckdb.Error as exc:
         raise ToolError(
             f"There is something wrong with the SQL command you send: {_first_line(exc)} Please modify it."

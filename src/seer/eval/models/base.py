@@ -87,8 +87,11 @@ class ChatModel(Protocol):
         schema: dict[str, Any] | None = None,
         max_tokens: int = DEFAULT_MAX_TOKENS,
         stop: list[str] | None = None,
+        temperature: float | None = None,
+        seed: int | None = None,
     ) -> Generation:
-        """Reply to ``messages``, constrained to ``schema`` when given, in at most ``max_tokens``."""
+        """Reply to ``messages``, constrained to ``schema`` when given, in at most ``max_tokens``;
+        ``temperature``/``seed`` override the model's own for this call (a seeded retry)."""
         ...
 
 

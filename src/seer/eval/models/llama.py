@@ -264,6 +264,8 @@ class LlamaCppModel:
         max_tokens: int = DEFAULT_MAX_TOKENS,
         stop: list[str] | None = None,
         tools: list[dict[str, Any]] | None = None,
+        temperature: float | None = None,
+        seed: int | None = None,
     ) -> Generation:
         """Complete the ChatML rendering of ``messages``; see :class:`~seer.eval.models.base.ChatModel`.
 
@@ -288,7 +290,8 @@ class LlamaCppModel:
                 result: Any = self._llm.create_completion(
                     prompt=tokens,
                     max_tokens=budget,
-                    temperature=self.temperature,
+                    temperature=self.temperature if temperature is None else temperature,
+                    seed=seed,
                     top_p=1.0,
                     repeat_penalty=1.0,
                     stop=_ALWAYS_STOP + list(stop or []),

@@ -65,6 +65,8 @@ class OpenAICompatModel:
         stop: list[str] | None = None,
         tools: list[dict[str, Any]] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        temperature: float | None = None,
+        seed: int | None = None,
     ) -> Generation:
         """One chat completion; ``tools``/``tool_choice`` are passed through for native tool calling."""
         if max_tokens <= 0:
@@ -73,10 +75,10 @@ class OpenAICompatModel:
             "model": self.model,
             "messages": messages,
             "max_tokens": max_tokens,
-            "temperature": self.temperature,
+            "temperature": self.temperature if temperature is None else temperature,
         }
-        if self.seed is not None:
-            body["seed"] = self.seed
+        if (self.seed if seed is None else seed) is not None:
+            body["seed"] = self.seed if seed is None else seed
         if stop:
             body["stop"] = stop
         if schema is not None:
