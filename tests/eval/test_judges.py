@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from seer.eval.judges import exact_match, llm_gold, make_judge, numeric, self_judge
-from seer.testing import ScriptedModel
+from seer.eval.models.scripted import ScriptedModel
 
 
 def test_exact_match_uses_toolqa_normalisation() -> None:

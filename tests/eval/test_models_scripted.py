@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 
 import pytest
 
 from seer.eval.models import ChatModel, Generation, ModelTransportError
 from seer.eval.models.llama import format_chatml, parse_tool_calls, with_tools
-from seer.testing import ScriptedModel, ScriptExhaustedError
+from seer.eval.models.scripted import ScriptedModel, ScriptExhaustedError
 
 
 def test_plays_back_in_order_and_records_prompts() -> None:
@@ -44,16 +45,13 @@ def test_scripted_exceptions_stop_markers_and_token_bound() -> None:
     assert (cut.text, cut.completion_tokens, cut.finish_reason) == ("a b c", 3, "length")
 
 
-def test_is_a_chat_model() -> None:
-    assert isinstance(ScriptedModel([]), ChatModel)
-
-
-def test_hash_embedder_is_reexported() -> None:
-    pytest.importorskip("seer.testing_embedder")
-    from seer.testing import HashEmbedder
-
-    vectors = HashEmbedder(dim=16).embed(["a b", "a b"])
-    assert vectors.shape == (2, 16)
+def test_takes_every_argument_of_the_chat_model_contract() -> None:
+    """``isinstance`` against a Protocol only checks names; the keywords the agent passes must be accepted."""
+    contract = set(inspect.signature(ChatModel.generate).parameters) - {"self"}
+    assert contract <= set(inspect.signature(ScriptedModel.generate).parameters)
+    reply = ScriptedModel(["x"]).generate([{"role": "user", "content": "q"}], schema=None, max_tokens=4,
+                                          stop=None, temperature=0.5, seed=1)
+    assert reply.text == "x"
 
 
 def test_chatml_prefix_is_stable_and_tool_messages_are_kept() -> None:

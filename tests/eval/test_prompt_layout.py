@@ -11,7 +11,7 @@ import anyio
 import pytest
 
 from seer.eval.agent import Agent, AgentConfig, FinalStep, RecallConfig
-from seer.testing import ScriptedModel
+from seer.eval.models.scripted import ScriptedModel
 
 TOOLS = ["LoadDB", "FilterDB", "GetValue", "Finish"]
 

@@ -12,11 +12,11 @@ import pytest
 
 from seer.eval.agent import AgentConfig
 from seer.eval.judges import exact_match
+from seer.eval.models.scripted import ScriptedModel
 from seer.eval.run_toolqa import stdio_connector
 from seer.eval.runlog import BatchLog, RunLog, TaskLog
 from seer.eval.runner import METHODS, Runner, RunSettings, get_method, make_stream, run_methods
 from seer.eval.toolqa.questions import Question, load_questions
-from seer.testing import ScriptedModel
 from tests.eval.test_agent import solver
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from seer.cli_pool import pool as pool_group
 from seer.pool import ExperiencePool, HashEmbedder
+from seer.seer_mcp.pool_cli import pool as pool_group
 
 
 def test_pool_commands(tmp_path: Path, shared_dir: Path) -> None:
@@ -29,7 +29,7 @@ def test_pool_commands(tmp_path: Path, shared_dir: Path) -> None:
 
 
 def test_bench_recall_json_small(tmp_path: Path) -> None:
-    from seer.bench.cli import bench
+    from seer.eval.bench.cli import bench
 
     out = CliRunner().invoke(
         bench, ["recall", "--sizes", "300", "--repeats", "5", "--json", "--workdir", str(tmp_path)]

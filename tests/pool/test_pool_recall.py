@@ -117,7 +117,7 @@ def _random_pool(
 ) -> tuple[ExperiencePool, dict]:
     """Random unit vectors; for each text in `near`, 10 trajectories close to its embedding (as real
     stored trajectories resemble the current one)."""
-    from seer.bench.recall import synthetic_columns
+    from seer.eval.bench.recall import synthetic_columns
 
     pool = ExperiencePool.open(path, HashEmbedder(), intent_labels=None, ann_threshold=threshold)
     rng = np.random.default_rng(7)

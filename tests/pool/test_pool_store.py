@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from seer.config import pools_dir
 from seer.pool import MIGRATIONS, SCHEMA_VERSION, ExperiencePool, HashEmbedder, PoolError, PoolLockedError
+from seer.pool.home import pools_dir
 
 
 def test_named_pool_lives_in_pools_dir() -> None:

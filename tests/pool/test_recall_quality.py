@@ -7,9 +7,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from seer.bench.recall_quality import evaluate
-from seer.cli import main
+from seer.eval.bench.recall_quality import evaluate
 from seer.pool import HashEmbedder
+from seer.seer_mcp.cli import main
 
 OPEN = ["LoadDB[coffee]", "FilterDB[Date={d}]", "GetValue[Open]", "Finish[1.0]"]
 RANGE = ["LoadDB[coffee]", "FilterDB[Date={d}]", "GetValue[High]", "GetValue[Low]", "Calculate[2-1]",

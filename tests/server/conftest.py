@@ -22,11 +22,11 @@ def free_port() -> int:
 
 
 def server_args(corpus: Path, pool: str = "test") -> list[str]:
-    return ["-m", "seer.cli", "--corpus", str(corpus), "--pool", pool, "--embedder", "hash"]
+    return ["-m", "seer.seer_mcp.cli", "--corpus", str(corpus), "--pool", pool, "--embedder", "hash"]
 
 
 def stdio_params(corpus: Path, pool: str = "test") -> StdioServerParameters:
-    """Launch parameters for ``python -m seer.cli`` with this test's SEER_HOME."""
+    """Launch parameters for ``python -m seer.seer_mcp.cli`` with this test's SEER_HOME."""
     return StdioServerParameters(
         command=sys.executable, args=server_args(corpus, pool), env={"SEER_HOME": os.environ["SEER_HOME"]}
     )

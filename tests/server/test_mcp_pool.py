@@ -11,7 +11,7 @@ import anyio
 import pytest
 from mcp import Client
 
-from seer.config import pools_dir
+from seer.pool.home import pools_dir
 from tests.server.conftest import HttpServer, stdio_params
 from tests.server.test_mcp_tools import call_ok, text
 

@@ -18,9 +18,9 @@ from mcp.server.mcpserver.exceptions import ToolError as MCPToolError
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from seer import __version__
-from seer.config import cache_dir
 from seer.pool import PoolError
+from seer.pool.home import cache_dir
+from seer.seer_mcp import __version__
 from seer.seer_mcp.pool_service import PoolService
 from seer.seer_mcp.sessions import ClientStates, client_key
 from seer.tools import TOOL_SPECS, Corpus, ToolError, ToolSession, ToolSpec

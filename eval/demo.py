@@ -18,7 +18,7 @@ import click
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
-from seer.config import seer_home
+from seer.pool.home import seer_home
 
 
 def _text(result: Any) -> str:
@@ -40,7 +40,7 @@ async def scripted_chain(corpus: Path, pool: str, embedder: str) -> tuple[str, s
     """Answer one coffee question with LoadDB -> FilterDB -> GetValue -> Finish; record it. (answer, gold)"""
     params = StdioServerParameters(
         command=sys.executable,
-        args=["-m", "seer.cli", "--corpus", str(corpus), "--pool", pool, "--embedder", embedder],
+        args=["-m", "seer.seer_mcp.cli", "--corpus", str(corpus), "--pool", pool, "--embedder", embedder],
         env={"SEER_HOME": str(seer_home())},
     )
     task, date, gold = first_opening_price_question(corpus)
@@ -95,7 +95,7 @@ def demo(ctx: click.Context, scripted: bool, out: Path | None, resume: bool) -> 
     A small synthetic corpus is built on the fly; the run prints a per-domain table, the pool's growth
     and writes a markdown report with a learning curve.
     """
-    from seer.cli import default_corpus
+    from seer.eval.toolqa.data import default_corpus
 
     if scripted:
         answer, gold = anyio.run(scripted_chain, default_corpus(), "demo-scripted", "default")

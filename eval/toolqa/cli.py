@@ -8,7 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from seer.config import cache_dir
+from seer.pool.home import cache_dir
 
 from .synth import build_corpus, seed_instances
 from .templates import write_seed_experiences

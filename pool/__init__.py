@@ -5,6 +5,7 @@ from seer.pool.embedders import (
     MINILM_ID,
     Embedder,
     EmbeddingCache,
+    HashEmbedder,
     SentenceTransformerEmbedder,
     embedder_from_id,
     load_embedder,
@@ -27,7 +28,6 @@ from seer.pool.models import (
 from seer.pool.recall import intent_match, similarity, tool_coverage
 from seer.pool.render import parse_step, render_demo, render_step, render_steps
 from seer.pool.store import MIGRATIONS, SCHEMA_VERSION
-from seer.testing_embedder import HashEmbedder
 
 __all__ = [
     "ANN_THRESHOLD",

@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from seer.config import pools_dir
+from seer.pool.home import pools_dir
 
 if TYPE_CHECKING:
     from seer.pool import ExperiencePool

@@ -65,7 +65,7 @@ def measure_mcp_http(pool_path: Path, n: int, repeats: int = 50, embedder: str =
         args = [
             sys.executable,
             "-m",
-            "seer.cli",
+            "seer.seer_mcp.cli",
             "--http",
             f"127.0.0.1:{port}",
             "--pool",

@@ -36,7 +36,7 @@ def bench() -> None:
 def recall_command(sizes: str, repeats: int, workdir: Path | None, as_json: bool, mcp: bool) -> None:
     """Recall latency (p50/p99, k=4, 384-d, hybrid, a process step) on synthetic pools of each size,
     beside a re-implementation of the reference scheme; insert rate and bytes per experience."""
-    from seer.bench.recall import run
+    from seer.eval.bench.recall import run
 
     console = Console(stderr=True)
     size_list = [int(s.replace("_", "")) for s in sizes.split(",") if s.strip()]
@@ -49,7 +49,7 @@ def recall_command(sizes: str, repeats: int, workdir: Path | None, as_json: bool
         status.update(message)
 
     with console.status("benchmarking ...") as status:
-        from seer.bench.mcp_latency import measure_mcp_http
+        from seer.eval.bench.mcp_latency import measure_mcp_http
 
         result = run(
             size_list,
@@ -94,7 +94,7 @@ def recall_quality_command(library: Path, k: int, strategies: str, embedder: str
     top-k hold a same-template demonstration and the gold next tool (no LLM involved)."""
     from dataclasses import asdict
 
-    from seer.bench.recall_quality import evaluate
+    from seer.eval.bench.recall_quality import evaluate
     from seer.pool import load_embedder
 
     rows = evaluate(library, load_embedder(embedder), k=k,

@@ -10,8 +10,6 @@ from pathlib import Path
 
 import click
 
-from seer.config import cache_dir
-
 
 def _parse_host_port(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
@@ -20,42 +18,15 @@ def _parse_host_port(value: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
-SEED_LIBRARY = "seed_library.json"
-"""Oracle demonstrations written beside a synthetic corpus (``static`` baseline), from another seed."""
-
-
-def default_corpus(seed: int = 0) -> Path:
-    """A small synthetic corpus (all 8 domains) built once under the cache when no --corpus is given.
-
-    Beside it: ``questions/`` and ``seed_library.json`` (oracle demonstrations for other questions).
-    """
-    from seer.eval.toolqa.synth import build_corpus, seed_instances
-    from seer.eval.toolqa.templates import write_seed_experiences
-    from seer.tools import Corpus, ToolSession
-
-    out = cache_dir() / "synthetic" / f"small-seed{seed}"
-    marker = out / ".complete"
-    if not (marker.exists() and (out / SEED_LIBRARY).exists()):
-        click.echo(f"No --corpus given: building a small synthetic ToolQA corpus in {out} ...", err=True)
-        report = build_corpus(out, seed=seed, scale="small")
-        corpus = Corpus(out / "external_corpus", cache_dir() / "corpus")
-        write_seed_experiences(
-            out / SEED_LIBRARY, seed_instances(report, seed + 1), lambda: ToolSession(corpus).call
-        )
-        corpus.close()
-        marker.write_text("ok\n")
-    return out / "external_corpus"
-
-
 class _LazyGroup(click.Group):
     """Subcommand groups live beside the code they drive; import them only when used."""
 
     lazy = {
-        "pool": ("seer.cli_pool", "pool"),
-        "bench": ("seer.bench.cli", "bench"),
+        "pool": ("seer.seer_mcp.pool_cli", "pool"),
+        "bench": ("seer.eval.bench.cli", "bench"),
         "toolqa": ("seer.eval.toolqa.cli", "toolqa"),
         "run": ("seer.eval.cli", "run"),
-        "demo": ("seer.demo", "demo"),
+        "demo": ("seer.eval.demo", "demo"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -121,7 +92,11 @@ def main(
     logging.basicConfig(level=log_level, stream=sys.stderr)
     if corpus is not None and not corpus.is_dir():
         raise click.BadParameter(f"{corpus} is not a folder", param_hint="--corpus")
-    config = ServerConfig(corpus=corpus or default_corpus(), pool=pool_name, embedder=embedder, seeds=seeds)
+    if corpus is None:
+        from seer.eval.toolqa.data import default_corpus
+
+        corpus = default_corpus()
+    config = ServerConfig(corpus=corpus, pool=pool_name, embedder=embedder, seeds=seeds)
     server = build_server(config)
     try:
         if http:

@@ -1,8 +1,6 @@
-"""Test doubles: one scripted chat model and the deterministic test embedder.
-
-Tests need no network and no model: :class:`ScriptedModel` plays back replies (or computes them
-from the prompt) and records every prompt it was given; ``HashEmbedder`` (from
-``seer.testing_embedder``) is re-exported here.
+"""A scripted chat model for tests and smoke runs: it plays back replies (or computes them from the
+prompt) and records every prompt it was given. (The deterministic test embedder is
+``seer.pool.HashEmbedder``.)
 """
 
 from __future__ import annotations
@@ -10,14 +8,11 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from seer.eval.models.base import DEFAULT_MAX_TOKENS, Generation, shared_prefix_length
 
-if TYPE_CHECKING:
-    from seer.testing_embedder import HashEmbedder
-
-__all__ = ["HashEmbedder", "ScriptExhaustedError", "ScriptedCall", "ScriptedModel"]
+__all__ = ["ScriptExhaustedError", "ScriptedCall", "ScriptedModel"]
 
 
 class ScriptExhaustedError(AssertionError):
@@ -126,13 +121,3 @@ class ScriptedModel:
 
 def _last_content(messages: list[dict[str, Any]]) -> str:
     return str(messages[-1].get("content", ""))[:200] if messages else ""
-
-
-def __getattr__(name: str) -> Any:
-    if name == "HashEmbedder":
-        try:
-            from seer.testing_embedder import HashEmbedder
-        except ImportError as exc:  # the embedder module is optional for model-only tests
-            raise ImportError(f"seer.testing.HashEmbedder needs seer.testing_embedder: {exc}") from exc
-        return HashEmbedder
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from seer.config import pools_dir
 from seer.pool import recall as R
 from seer.pool.accumulate import Capacity, build_experience, clean_steps, experience_row, is_duplicate
 from seer.pool.embedders import Embedder, EmbeddingCache, embedder_from_id, load_embedder
+from seer.pool.home import pools_dir
 from seer.pool.intent import TOOLQA_INTENTS, IntentClassifier
 from seer.pool.mirror import AnnIndex, Mirror
 from seer.pool.models import (

