@@ -37,7 +37,6 @@ def report(out: Path) -> None:
 @click.option("--reference", default="seer", show_default=True, help="Method the others are paired with.")
 def compare(outs: tuple[Path, ...], report_dir: Path, reference: str) -> None:
     """Compare runs in OUTS (same stream settings) on the questions every method finished."""
-    from rich.console import Console
 
     from seer.eval import compare as cmp_mod
     from seer.eval import report
@@ -47,7 +46,7 @@ def compare(outs: tuple[Path, ...], report_dir: Path, reference: str) -> None:
         path = cmp_mod.write_report(cmp, report_dir, reference)
     except cmp_mod.CompareError as exc:
         raise click.ClickException(str(exc)) from exc
-    console = Console()
+    console = report.console()
     console.print(f"{len(cmp.qids)} common questions; left out: {cmp.beyond_common}")
     console.print(report.rich_table(report.summary(cmp.tasks)))
     console.print(f"report: {path}")

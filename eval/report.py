@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from seer.eval.runlog import BatchLog, RunHeader, RunLog, TaskLog
 
@@ -79,6 +80,25 @@ def _cpu(row: Row) -> str:
     return f"{row.cpu_seconds:.1f}" if row.cpu_seconds else "–"
 
 
+def console(*, stderr: bool = False) -> Any:
+    """A rich console that never cuts a table: piped or logged output (CI, ``| tee``) gets a width that
+    fits the content instead of rich's 80-column default; see :func:`unclipped` for terminals."""
+    from rich.console import Console
+
+    probe = Console(stderr=stderr)
+    return probe if probe.is_terminal else Console(stderr=stderr, width=PIPE_WIDTH)
+
+
+PIPE_WIDTH = 240
+
+
+def unclipped(table: Any) -> Any:
+    """Columns wrap instead of ending in an ellipsis when a terminal is narrower than the table."""
+    for column in table.columns:
+        column.overflow, column.no_wrap = "fold", False
+    return table
+
+
 def rich_table(rows: Sequence[Row], title: str = "ToolQA accuracy") -> object:
     """The same table for the terminal."""
     from rich.table import Table
@@ -92,7 +112,7 @@ def rich_table(rows: Sequence[Row], title: str = "ToolQA accuracy") -> object:
         table.add_row(r.domain, r.method, str(r.n), f"{r.em:.1f}", f"{r.judged:.1f}", f"{r.steps:.1f}",
                       f"{r.seconds:.1f}", _cpu(r), f"{r.prompt_tokens:.0f}", _computed_cell(r),
                       f"{r.tokens:.0f}")
-    return table
+    return unclipped(table)
 
 
 def learning_curve(tasks: Sequence[TaskLog]) -> dict[str, list[tuple[int, float, int]]]:

@@ -248,11 +248,10 @@ async def execute(config: RunConfig, out: Path, *, model: Any = None, show_progr
 
 def summarise(log: RunLog) -> None:
     """Print the accuracy table and pool growth, and write report.md."""
-    from rich.console import Console
 
     from seer.eval import report
 
-    console = Console()
+    console = report.console()
     lines = log.read()
     tasks = [x for x in lines if isinstance(x, TaskLog)]
     console.print(report.rich_table(report.summary(tasks)))

@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
+
+from seer.eval import report
 
 
 @click.group("bench")
@@ -38,7 +39,7 @@ def recall_command(sizes: str, repeats: int, workdir: Path | None, as_json: bool
     beside a re-implementation of the reference scheme; insert rate and bytes per experience."""
     from seer.eval.bench.recall import run
 
-    console = Console(stderr=True)
+    console = report.console(stderr=True)
     size_list = [int(s.replace("_", "")) for s in sizes.split(",") if s.strip()]
     if workdir is not None:
         workdir.mkdir(parents=True, exist_ok=True)
@@ -79,7 +80,7 @@ def recall_command(sizes: str, repeats: int, workdir: Path | None, as_json: bool
         table.add_column(col, justify="right")
     for row in result["sizes"]:
         table.add_row(*["" if row.get(c) is None else f"{row[c]:,}" for c in cols])
-    Console().print(table)
+    report.console().print(report.unclipped(table))
 
 
 @bench.command("recall-quality")
@@ -108,4 +109,4 @@ def recall_quality_command(library: Path, k: int, strategies: str, embedder: str
     for r in rows:
         table.add_row(r.strategy, str(r.step) if r.step else "all", str(r.n), f"{r.template_hit:.1f}",
                       f"{r.next_tool_hit:.1f}", f"{r.intent_precision:.1f}")
-    Console().print(table)
+    report.console().print(report.unclipped(table))

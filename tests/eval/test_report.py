@@ -126,3 +126,17 @@ def test_own_recall_share_counts_what_the_run_stored() -> None:
     assert share == {"seer": [(1, 0, 2), (2, 1, 4)]}  # e9 was stored by another method's run
     assert "| seer | 0% | 25% |" in "\n".join(own_share_markdown(share))
     assert own_share_markdown({"seer": [(1, 0, 2)]}) == []  # nothing of its own yet: no section
+
+
+def test_piped_report_shows_every_column_uncut(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from seer.eval.cli import run
+
+    make_log(tmp_path)
+    result = CliRunner().invoke(run, ["report", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    header = " ".join(result.output.split())
+    for name in ("domain", "method", "judged %", "CPU s/task", "computed prompt tok/task", "tokens/task"):
+        assert name in header, name
+    assert "…" not in result.output
