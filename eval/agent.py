@@ -23,6 +23,7 @@ import anyio
 
 from seer.eval import prompts
 from seer.eval.models.base import ContextOverflowError, Generation
+from seer.pool.models import Order, Strategy, Term  # the wire types of recall_experiences, defined once
 from seer.tools.errors import ToolError
 from seer.tools.protocol import format_text_call, parse_text_call
 
@@ -55,9 +56,9 @@ class RecallConfig:
     """How to call ``recall_experiences`` (server strategy, score terms, k)."""
 
     k: int = 4
-    strategy: str = "hybrid"
-    terms: list[str] | None = None
-    order: str = "ranked"
+    strategy: Strategy = "hybrid"
+    terms: list[Term] | None = None
+    order: Order = "ranked"
     max_per_template: int | None = None
     token_budget: int | None = None
     same_intent: bool = False  # only the task's intent: another domain's seeds never steer the model

@@ -60,6 +60,7 @@ class RunConfig(BaseModel):
     embedder: str = "default"
     seeds: str | None = None
     seed: int = 0
+    parallel: bool = False
 
 
 DEMO = {
@@ -73,12 +74,14 @@ DEMO = {
     "protocol": "online",
     "intent": "server",
     "model": "default",
+    "parallel": True,  # react and seer side by side, one core each
 }
 """The README's main job: react vs seer, online, on a small synthetic corpus with the embedded model."""
 
 
-def load_model(spec: str, model_name: str = "default") -> Any:
-    """``default``/``small`` (embedded GGUF), an OpenAI-compatible URL, or ``scripted`` (smoke runs)."""
+def load_model(spec: str, model_name: str = "default", threads: int | None = None) -> Any:
+    """``default``/``small`` (embedded GGUF), an OpenAI-compatible URL, or ``scripted`` (smoke runs);
+    ``threads`` caps an embedded model's threads (several models side by side)."""
     if spec.startswith(("http://", "https://")):
         from seer.eval.models import OpenAICompatModel
 
@@ -89,7 +92,9 @@ def load_model(spec: str, model_name: str = "default") -> Any:
         return ScriptedModel(lambda messages: '{"thought": "Give up.", "tool": "Finish", "args": "unknown"}')
     from seer.eval.models import LlamaCppModel
 
-    return LlamaCppModel.from_registry(spec)
+    if threads is None:
+        return LlamaCppModel.from_registry(spec)
+    return LlamaCppModel.from_registry(spec, n_threads=threads, n_threads_batch=threads)
 
 
 def resolve_data(config: RunConfig) -> tuple[Path, Path]:
@@ -200,8 +205,9 @@ async def execute(config: RunConfig, out: Path, *, model: Any = None, show_progr
         train_frac=config.train_frac,
     )
     methods = [get_method(m, config.k) for m in config.methods]
-    model = model or load_model(config.model, config.model_name)
-    judge = make_judge(config.judge, model)
+    parallel = config.parallel and len(methods) > 1
+    threads = max(1, len(os.sched_getaffinity(0)) // len(methods)) if parallel else None
+    model = model or load_model(config.model, config.model_name, threads)
     agent = AgentConfig(
         max_steps=config.max_steps,
         mode=config.call_mode,
@@ -213,8 +219,18 @@ async def execute(config: RunConfig, out: Path, *, model: Any = None, show_progr
         connect = http_connector(config.server)
     else:
         connect = stdio_connector(corpus, out, config.embedder, resolve_seeds(config, corpus))
+
+    def runners(on_task: Any = None) -> Any:
+        """One runner for all methods, or with --parallel one per method, each with its own model."""
+        if not parallel:
+            return Runner(model, make_judge(config.judge, model), log, settings, on_task)
+        models = {m.name: model if i == 0 else load_model(config.model, config.model_name, threads)
+                  for i, m in enumerate(methods)}
+        return lambda m: Runner(models[m.name], make_judge(config.judge, models[m.name]), log, settings,
+                                on_task)
+
     if not show_progress:
-        await run_methods(Runner(model, judge, log, settings), methods, stream, connect)
+        await run_methods(runners(), methods, stream, connect)
         return log
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -242,7 +258,7 @@ async def execute(config: RunConfig, out: Path, *, model: Any = None, show_progr
             acc = f"EM {100 * sum(hits[task.method]) / len(hits[task.method]):.0f}% | pool {task.pool_size}"
             progress.update(bars[task.method], advance=1, acc=acc)
 
-        await run_methods(Runner(model, judge, log, settings, on_task), methods, stream, connect)
+        await run_methods(runners(on_task), methods, stream, connect)
     return log
 
 
@@ -349,6 +365,12 @@ def _csv(value: str) -> list[str]:
     help="Run folder (default runs/<date-time>).",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--parallel",
+    is_flag=True,
+    help="Run the methods at once, each with its own copy of the model (one core each for the embedded "
+    "model); results are the same as one after the other.",
+)
 @click.option("--resume", is_flag=True, help="Continue the run in --out, skipping finished tasks.")
 @click.option(
     "--demo",
@@ -379,6 +401,7 @@ def toolqa(
     seeds: str | None,
     out: Path | None,
     seed: int,
+    parallel: bool,
     resume: bool,
     demo: bool,
 ) -> None:
@@ -420,6 +443,7 @@ def toolqa(
             embedder=embedder,
             seeds=seeds,
             seed=seed,
+            parallel=parallel,
         )
         if demo:
             values |= DEMO

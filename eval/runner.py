@@ -25,6 +25,7 @@ from seer.eval.judges import Judge
 from seer.eval.runlog import BatchLog, RecalledRef, RecordLog, RunLog, StepLog, TaskLog, VerdictLog
 from seer.eval.toolqa.questions import Question
 from seer.eval.toolqa.scoring import exact_match
+from seer.pool.models import Strategy, Term
 
 Phase = Literal["online", "train", "test"]
 
@@ -38,7 +39,7 @@ class Method:
     learn: bool = True
 
 
-def _m(name: str, strategy: str | None, terms: list[str] | None = None, learn: bool = True,
+def _m(name: str, strategy: Strategy | None, terms: list[Term] | None = None, learn: bool = True,
        **recall: Any) -> Method:
     return Method(name, None if strategy is None else RecallConfig(strategy=strategy, terms=terms, **recall),
                   learn)
@@ -179,7 +180,7 @@ def record_payload(task: TaskLog, source: str) -> dict[str, Any]:
     if task.intent:
         payload["intent"] = task.intent
     if source:
-        payload["source"] = source
+        payload["model"] = source
     return payload
 
 
@@ -314,14 +315,27 @@ class Runner:
 
 
 async def run_methods(
-    runner: Runner, methods: Sequence[Method], stream: Sequence[Slot], connect: ClientFactory
+    runner: Runner | Callable[[Method], Runner],
+    methods: Sequence[Method],
+    stream: Sequence[Slot],
+    connect: ClientFactory,
 ) -> dict[str, list[TaskLog]]:
-    """Each method on its own server connection (its own pool), one after the other."""
+    """Each method on its own server connection (its own pool): one after the other with one runner, or
+    all at once when given a runner per method (each with its own model, e.g. one core each)."""
     out: dict[str, list[TaskLog]] = {}
-    for method in methods:
+
+    async def one(method: Method, method_runner: Runner) -> None:
         async with connect(method) as client:
-            out[method.name] = await runner.run_method(method, client, stream)
-    return out
+            out[method.name] = await method_runner.run_method(method, client, stream)
+
+    if isinstance(runner, Runner):
+        for method in methods:
+            await one(method, runner)
+        return out
+    async with anyio.create_task_group() as group:
+        for method in methods:
+            group.start_soon(one, method, runner(method))
+    return {m.name: out[m.name] for m in methods}
 
 
 def pool_file(out: Path, method: str) -> Path:

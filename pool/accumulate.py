@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
+from seer.pool.mirror import Mirror
 from seer.pool.models import Experience, Step
 from seer.pool.render import approx_tokens, normalise_task, render_demo, template_key
-from seer.pool.store import dumps
+from seer.pool.rows import dumps
 
 
 @dataclass(frozen=True)
@@ -33,11 +36,10 @@ def clean_steps(steps: list[Step]) -> list[Step]:
     return [s for s in steps if s.ok]
 
 
-def experience_row(exp: Experience, seq: int) -> dict[str, Any]:
-    """The DuckDB row of an experience (vectors must be set)."""
+def experience_row(exp: Experience) -> dict[str, Any]:
+    """The DuckDB row of an experience but its seq (vectors must be set; the store numbers rows)."""
     created = exp.created_at.astimezone(UTC).replace(tzinfo=None) if exp.created_at.tzinfo else exp.created_at
     return {
-        "seq": seq,
         "id": exp.id,
         "task": exp.task,
         "intent": exp.intent,
@@ -60,6 +62,19 @@ def experience_row(exp: Experience, seq: int) -> dict[str, Any]:
         "times_recalled": exp.times_recalled,
         "times_in_success": exp.times_in_success,
     }
+
+
+def row_to_experience(row: dict[str, Any]) -> Experience:
+    """The Experience of a stored row (the inverse of `experience_row`; vectors when the row has them)."""
+    data = dict(row)
+    for key in ("seq", "template", "norm_task", "tokens"):
+        data.pop(key, None)
+    data["steps"] = [Step.model_validate(s) for s in json.loads(data["steps"])]
+    data["tool_chain"] = json.loads(data["tool_chain"])
+    for key in ("query_embedding", "trajectory_embedding"):
+        if key in data and data[key] is not None:
+            data[key] = [float(x) for x in data[key]]
+    return Experience.model_validate(data)
 
 
 def build_experience(
@@ -98,3 +113,24 @@ def build_experience(
 def is_duplicate(query_cos: np.ndarray, same_text: np.ndarray, threshold: float) -> np.ndarray:
     """Near-identical task: query cosine ≥ threshold or equal normalised text (same template assumed)."""
     return (query_cos >= threshold) | same_text
+
+
+def merges(
+    mirror: Mirror, slots: Sequence[int], rows: Mapping[str, dict[str, Any]], threshold: float
+) -> list[tuple[int, int]]:
+    """(duplicate slot, slot it merges into) within one template group. Slots are walked from the most
+    useful (times_in_success, then oldest); each is kept unless its query cosine to a kept one reaches
+    ``threshold`` or its normalised task equals that one's. ``rows``: the stored rows by id."""
+    order = sorted(slots, key=lambda s: (-rows[mirror.ids[s]]["times_in_success"], int(mirror.seq[s])))
+    kept: list[int] = []
+    out: list[tuple[int, int]] = []
+    for s in order:
+        norm_task = rows[mirror.ids[s]]["norm_task"]
+        for k in kept:
+            cos = float(mirror.vec["query"][s] @ mirror.vec["query"][k])
+            if cos >= threshold or norm_task == rows[mirror.ids[k]]["norm_task"]:
+                out.append((s, k))
+                break
+        else:
+            kept.append(s)
+    return out

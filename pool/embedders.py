@@ -13,13 +13,13 @@ import hashlib
 import os
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from seer.pool.lru import LRU
 from seer.pool.models import PoolError
 
 MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -154,7 +154,7 @@ class EmbeddingCache:
         self.capacity = capacity
         self._load = load
         self._save = save
-        self._lru: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lru: LRU[str, np.ndarray] = LRU(capacity)
         self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -165,7 +165,6 @@ class EmbeddingCache:
             for key in keys:
                 vec = self._lru.get(key)
                 if vec is not None:
-                    self._lru.move_to_end(key)
                     found[key] = vec
         missing = [k for k in dict.fromkeys(keys) if k not in found]
         if missing and self._load is not None:
@@ -182,17 +181,13 @@ class EmbeddingCache:
                 self._save(fresh)
         with self._lock:
             for key in keys:
-                self._lru[key] = found[key]
-                self._lru.move_to_end(key)
-            while len(self._lru) > self.capacity:
-                self._lru.popitem(last=False)
+                self._lru.put(key, found[key])
         if not keys:
             return np.zeros((0, self.embedder.dim), dtype=np.float32)
         return np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
 
 
 _TOKEN = re.compile(r"[a-z0-9]+")
-
 
 
 class HashEmbedder:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import re
 import threading
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -14,11 +13,20 @@ from typing import Any
 import numpy as np
 
 from seer.pool import recall as R
-from seer.pool.accumulate import Capacity, build_experience, clean_steps, experience_row, is_duplicate
+from seer.pool.accumulate import (
+    Capacity,
+    build_experience,
+    clean_steps,
+    experience_row,
+    is_duplicate,
+    merges,
+    row_to_experience,
+)
 from seer.pool.embedders import Embedder, EmbeddingCache, embedder_from_id, load_embedder
 from seer.pool.home import pools_dir
 from seer.pool.intent import TOOLQA_INTENTS, IntentClassifier
-from seer.pool.mirror import AnnIndex, Mirror
+from seer.pool.lru import LRU
+from seer.pool.mirror import AnnIndex, Mirror, stored_columns
 from seer.pool.models import (
     Experience,
     PoolError,
@@ -27,13 +35,15 @@ from seer.pool.models import (
     RecallRequest,
     RecordOutcome,
     RecordRequest,
-    Step,
 )
-from seer.pool.render import normalise_task, template_key
+from seer.pool.render import normalise_task, render_steps, template_key
 from seer.pool.store import PoolStore
+from seer.pool.writer import WriteBehind
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 ANN_THRESHOLD = 20_000
+GOAL_CACHE_SIZE = 1024  # results of `goal` recalls (they do not depend on the steps so far)
+DISPLAY_CACHE_SIZE = 4096  # task / intent / demo_text / tool_chain of recently recalled experiences
 
 
 def pool_path(name_or_path: str | Path) -> tuple[Path, str]:
@@ -45,40 +55,6 @@ def pool_path(name_or_path: str | Path) -> tuple[Path, str]:
     if not _NAME.match(text):
         raise PoolError(f"invalid pool name {text!r}: use letters, digits, '_', '-', '.'")
     return pools_dir() / f"{text}.duckdb", text
-
-
-class _Writer(threading.Thread):
-    """Write-behind of usage counters and new cache embeddings, batched off the recall path."""
-
-    def __init__(self, store: PoolStore, interval: float = 0.5) -> None:
-        super().__init__(name=f"seer-pool-writer-{store.label}", daemon=True)
-        self.store = store
-        self.interval = interval
-        self.lock = threading.Lock()
-        self.recalled: Counter[int] = Counter()
-        self.cache: dict[str, np.ndarray] = {}
-        self.stop_event = threading.Event()
-        self.error: Exception | None = None
-
-    def run(self) -> None:
-        while not self.stop_event.wait(self.interval):
-            self.flush()
-
-    def flush(self) -> None:
-        with self.lock:
-            recalled, self.recalled = self.recalled, Counter()
-            cache, self.cache = self.cache, {}
-        try:
-            self.store.add_counts("times_recalled", dict(recalled))
-            self.store.cache_save(cache)
-        except Exception as exc:  # kept for close(); recall must not fail on statistics
-            self.error = exc
-
-    def stop(self) -> None:
-        self.stop_event.set()
-        if self.is_alive():
-            self.join()
-        self.flush()
 
 
 class ExperiencePool:
@@ -101,16 +77,18 @@ class ExperiencePool:
         self.persist_ann = persist_ann
         self.lock = threading.RLock()
         self.classifier = IntentClassifier(embedder, intent_labels) if intent_labels else None
-        self._writer = _Writer(store)
+        self._writer = WriteBehind(store)
         # a cheap embedder (hash) is faster than a database lookup: keep only the in-memory LRU then
         cheap = bool(getattr(embedder, "cheap", False))
         self.cache = EmbeddingCache(
-            embedder, load=None if cheap else store.cache_load, save=None if cheap else self._queue_cache
+            embedder,
+            load=None if cheap else store.cache_load,
+            save=None if cheap else self._writer.queue_cache,
         )
         self.mirror = Mirror(store.dim)
         self.ann: AnnIndex | None = None
-        self._goal_cache: OrderedDict[str, list[RecalledExperience]] = OrderedDict()
-        self._display: OrderedDict[int, dict[str, Any]] = OrderedDict()
+        self._goal_cache: LRU[str, list[RecalledExperience]] = LRU(GOAL_CACHE_SIZE)
+        self._display: LRU[int, dict[str, Any]] = LRU(DISPLAY_CACHE_SIZE)
         self._load()
         self._writer.start()
 
@@ -131,7 +109,7 @@ class ExperiencePool:
         """Open or create a pool. Without an embedder: the pool's own (existing) or the offline MiniLM."""
         path, label = pool_path(name_or_path)
         if embedder is None and path.exists() and path.stat().st_size > 0:
-            meta = PoolStore._inspect(path, label)
+            meta = PoolStore.inspect(path, label)
             embedder = embedder_from_id(meta["embedder_id"])
         if embedder is None:
             embedder = load_embedder("default")
@@ -154,24 +132,8 @@ class ExperiencePool:
 
     @classmethod
     def create(cls, name_or_path: str | Path, embedder: Embedder, **kwargs: Any) -> ExperiencePool:
-        """Create a new pool (an existing one is opened if the embedder matches)."""
-        path, label = pool_path(name_or_path)
-        store = PoolStore.open(
-            path,
-            embedder.id,
-            embedder.dim,
-            label=label,
-            create=True,
-            migrate_upto=kwargs.pop("migrate_upto", None),
-        )
-        return cls(
-            store,
-            embedder,
-            intent_labels=kwargs.pop("intent_labels", TOOLQA_INTENTS),
-            capacity=kwargs.pop("capacity", None) or Capacity(),
-            ann_threshold=kwargs.pop("ann_threshold", ANN_THRESHOLD),
-            persist_ann=kwargs.pop("persist_ann", True),
-        )
+        """Create a new pool (an existing one is opened if the embedder matches); keywords as `open`."""
+        return cls.open(name_or_path, embedder, create=True, **kwargs)
 
     @property
     def name(self) -> str:
@@ -200,20 +162,7 @@ class ExperiencePool:
         self._maybe_build_ann()
 
     def _append_mirror(self, cols: dict[str, Any], *, index: bool = True) -> None:
-        slots = self.mirror.append(
-            {
-                "seq": cols["seq"],
-                "id": cols["id"],
-                "intent": cols["intent"],
-                "tool_chain": [json.loads(c) if isinstance(c, str) else list(c) for c in cols["tool_chain"]],
-                "template": cols["template"],
-                "source_task_id": cols["source_task_id"],
-                "tokens": cols["tokens"],
-                "seed": np.asarray(cols["judge_kind"]) == "seed",
-                "query": cols["query_embedding"],
-                "trajectory": cols["trajectory_embedding"],
-            }
-        )
+        slots = self.mirror.append_stored(cols)
         if index and self.ann is not None:
             self.ann.add(self.mirror, slots)
         elif index:
@@ -229,6 +178,13 @@ class ExperiencePool:
         ann = AnnIndex(self.store.dim)
         ann.add(self.mirror, np.flatnonzero(self.mirror.alive[: self.mirror.n]))
         self.ann = ann
+
+    def _recall_ann(self) -> AnnIndex | None:
+        """The ANN index once the pool is large enough to use it (built on first need), else None."""
+        if self.mirror.live < self.ann_threshold:
+            return None
+        self._maybe_build_ann()
+        return self.ann
 
     def save_ann(self) -> None:
         """Persist the ANN index next to the pool file (reloaded on open while the pool is unchanged)."""
@@ -257,9 +213,11 @@ class ExperiencePool:
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         self.close()
 
-    def _queue_cache(self, items: dict[str, np.ndarray]) -> None:
-        with self._writer.lock:
-            self._writer.cache.update(items)
+    def _seqs_of(self, ids: Sequence[str]) -> list[int]:
+        """Seqs of the ids still in the pool, in order (repeats kept)."""
+        with self.lock:
+            slot_of_id, seq = self.mirror.slot_of_id, self.mirror.seq
+            return [int(seq[slot_of_id[i]]) for i in ids if i in slot_of_id]
 
     # ------------------------------------------------------------------ recall
     def infer_intent(self, task: str) -> str | None:
@@ -276,71 +234,33 @@ class ExperiencePool:
         req = request if intent == request.intent else request.model_copy(update={"intent": intent})
         if req.same_intent and self.mirror.intents.get(intent) < 0:
             return []  # no experience of this intent: recall nothing rather than another domain's
-        goal_key = None
-        if req.strategy == "goal":
-            goal_key = req.model_dump_json(exclude={"steps_so_far"}) + str(self.store.meta.get("generation"))
-            hit = self._goal_cache.get(goal_key)
-            if hit is not None:
-                self._count_recalled([r.id for r in hit])
-                return list(hit)
+        goal_key = self._goal_key(req)
+        with self.lock:
+            hit = self._goal_cache.get(goal_key) if goal_key is not None else None
+        if hit is not None:
+            self._count_recalled([r.id for r in hit])
+            return list(hit)
         qplan = R.plan(req)
-        texts = [qplan.text] if qplan.goal_text is None else [qplan.text, qplan.goal_text]
-        vectors = self.cache.embed(texts)
-        vector, goal_vector = vectors[0], (vectors[1] if len(texts) > 1 else None)
+        vectors = self.cache.embed(qplan.texts)
+        goal_vector = vectors[1] if len(vectors) > 1 else None
         with self.lock:
             m = self.mirror
-            intent_code = m.intents.get(intent)
-            mode = "ranked"
-            if req.strategy in ("static", "random"):
-                pool_slots = None
-                if req.strategy == "static":  # the first seeds of the task's intent, like a per-domain prompt
-                    seeds = m.alive[: m.n] & m.seed[: m.n]
-                    same = seeds & (m.intent[: m.n] == intent_code) if intent_code is not None else seeds
-                    pool_slots = np.flatnonzero(same if req.use_s3 and same.any() else seeds)
-                    if len(pool_slots) == 0:
-                        pool_slots = None
-                slots = pool_slots
-                mode = "fixed" if req.strategy == "static" else "random"
-            else:
-                slots = None
-                if m.live >= self.ann_threshold:
-                    self._maybe_build_ann()
-                    code = intent_code if req.use_s3 else -1
-                    slots = R.candidate_slots(m, self.ann, qplan, vector, req.k, code,
-                                              goal_vector=goal_vector)
-            scored = R.score_slots(m, slots, req, qplan, vector, intent_code, goal_vector)
-            if req.same_intent:  # another domain's demonstrations must not steer the model
-                scored.score[m.intent[scored.slots] != intent_code] = -np.inf
-            seed = req.seed if req.seed is not None else _stable_seed(req.task)
-            positions = R.select(m, scored, req, mode=mode, seed=seed)
+            scored, positions = R.recall_slots(m, self._recall_ann(), req, qplan, vectors[0], goal_vector)
             chosen = [int(scored.slots[p]) for p in positions]
             ids = [m.ids[s] for s in chosen]
             seqs = [int(m.seq[s]) for s in chosen]
-        rows = self._display_rows(seqs)
-        results = [
-            RecalledExperience(
-                id=ident,
-                task=rows[seq]["task"],
-                intent=rows[seq]["intent"],
-                demo_text=rows[seq]["demo_text"],
-                tool_chain=rows[seq]["tool_chain"],
-                score=float(scored.score[p]),
-                s1=float(scored.s1[p]),
-                s2=float(scored.s2[p]),
-                s3=float(scored.s3[p]),
-            )
-            for ident, seq, p in zip(ids, seqs, positions, strict=True)
-            if seq in rows
-        ]
-        if req.order == "shuffled":
-            results = R.shuffle(results, seed)
+        results = R.results(req, scored, positions, ids, seqs, self._display_rows(seqs))
         if goal_key is not None:
             with self.lock:
-                self._goal_cache[goal_key] = results
-                while len(self._goal_cache) > 1024:
-                    self._goal_cache.popitem(last=False)
+                self._goal_cache.put(goal_key, results)
         self._count_recalled([r.id for r in results])
         return results
+
+    def _goal_key(self, request: RecallRequest) -> str | None:
+        """Cache key of a `goal` recall (the steps so far do not matter) until the pool changes; else None."""
+        if request.strategy != "goal":
+            return None
+        return request.model_dump_json(exclude={"steps_so_far"}) + str(self.store.meta.get("generation"))
 
     def _display_rows(self, seqs: Sequence[int]) -> dict[int, dict[str, Any]]:
         """task/intent/demo_text/tool_chain by seq: an in-memory LRU in front of indexed point lookups."""
@@ -349,45 +269,30 @@ class ExperiencePool:
             for seq in seqs:
                 hit = self._display.get(seq)
                 if hit is not None:
-                    self._display.move_to_end(seq)
                     out[seq] = hit
         missing = [s for s in seqs if s not in out]
         if missing:
-            with self.store.lock:
-                fetched = self.store.con.execute(
-                    "SELECT seq, task, intent, demo_text, tool_chain FROM experiences WHERE seq IN ("
-                    + ", ".join("?" for _ in missing)
-                    + ")",
-                    missing,
-                ).fetchall()
+            fetched = self.store.display_rows(missing)
             with self.lock:
-                for seq, task, intent, demo, chain in fetched:
-                    row = {"task": task, "intent": intent, "demo_text": demo, "tool_chain": json.loads(chain)}
-                    out[int(seq)] = self._display[int(seq)] = row
-                while len(self._display) > 4096:
-                    self._display.popitem(last=False)
+                for seq, row in fetched.items():
+                    self._display.put(seq, row)
+            out.update(fetched)
         return out
 
     def _count_recalled(self, ids: Sequence[str]) -> None:
-        with self.lock:
-            seqs = [
-                int(self.mirror.seq[self.mirror.slot_of_id[i]]) for i in ids if i in self.mirror.slot_of_id
-            ]
-        with self._writer.lock:
-            self._writer.recalled.update(seqs)
+        self._writer.count_recalled(self._seqs_of(ids))
 
     # ------------------------------------------------------------------ record
     def record(self, request: RecordRequest) -> RecordOutcome:
         """Store a successful trajectory (Algorithm 2) with dedup and capacity; credit recalled ids."""
         if not request.success:
-            self._credit(request.recalled_ids, success=False)
             return RecordOutcome(
                 stored=False, reason="not successful: only successful trajectories are stored"
             )
         steps = clean_steps(request.steps)
         if not steps:
             return RecordOutcome(stored=False, reason="no successful tool step to learn from")
-        vectors = self.cache.embed([request.task, _steps_text(steps)])
+        vectors = self.cache.embed([request.task, render_steps(steps)])
         intent, source = request.intent, request.intent_source or "caller"
         if intent is None:
             if self.classifier is None:
@@ -411,7 +316,7 @@ class ExperiencePool:
         with self.lock:
             dup = self._find_duplicate(exp, vectors[0])
             if dup is not None:
-                self._credit(request.recalled_ids, success=True)
+                self.store.add_times_in_success(Counter(self._seqs_of(request.recalled_ids)))
                 return RecordOutcome(
                     stored=False,
                     id=None,
@@ -427,71 +332,29 @@ class ExperiencePool:
             reason=reason if exp.id not in evicted else "evicted at once: pool is full",
         )
 
-    def _credit(self, recalled_ids: Sequence[str], *, success: bool) -> None:
-        """times_in_success += 1 for experiences recalled in a later success."""
-        if not success or not recalled_ids:
-            return
-        with self.lock:
-            seqs = Counter(
-                int(self.mirror.seq[self.mirror.slot_of_id[i]])
-                for i in recalled_ids
-                if i in self.mirror.slot_of_id
-            )
-        self.store.add_counts("times_in_success", dict(seqs))
-
     def _find_duplicate(self, exp: Experience, qvec: np.ndarray) -> str | None:
         m = self.mirror
-        code = m.templates.get(template_key(exp.intent, exp.tool_chain))
+        template = template_key(exp.intent, exp.tool_chain)
+        code = m.templates.get(template)
         if code < 0:
             return None
         slots = np.flatnonzero((m.template[: m.n] == code) & m.alive[: m.n])
         if len(slots) == 0:
             return None
         cos = m.vec["query"][slots] @ qvec
-        same = self.store.fetch(
-            "template = ? AND norm_task = ?",
-            [template_key(exp.intent, exp.tool_chain), normalise_task(exp.task)],
-        )
-        same_ids = {r["id"] for r in same}
+        same_ids = self.store.same_template_task(template, normalise_task(exp.task))
         same_text = np.array([m.ids[s] in same_ids for s in slots])
         hits = slots[is_duplicate(cos, same_text, self.capacity.dedup_cosine)]
         return m.ids[int(hits[0])] if len(hits) else None
 
     def _insert(self, exps: Sequence[Experience], credit: Sequence[str] = ()) -> None:
-        """Insert experiences (vectors set) in one transaction, then extend the mirror."""
+        """Insert experiences (vectors set) in one transaction that also credits the recalled ids
+        (times_in_success + 1 each), then extend the mirror."""
         with self.lock:
-            with self.store.transaction() as con:
-                first = self.store.reserve_seqs(con, len(exps))
-                rows = [experience_row(e, first + i) for i, e in enumerate(exps)]
-                self.store.insert_rows(con, rows)
-                seqs = Counter(
-                    int(self.mirror.seq[self.mirror.slot_of_id[i]])
-                    for i in credit
-                    if i in self.mirror.slot_of_id
-                )
-                if seqs:
-                    con.execute(
-                        "UPDATE experiences SET times_in_success = times_in_success + 1 "
-                        "WHERE seq IN (SELECT unnest(?::BIGINT[]))",
-                        [list(seqs)],
-                    )
-            self._append_rows(rows)
-
-    def _append_rows(self, rows: Sequence[dict[str, Any]]) -> None:
-        cols = {
-            "seq": np.array([r["seq"] for r in rows], np.int64),
-            "id": [r["id"] for r in rows],
-            "intent": [r["intent"] for r in rows],
-            "tool_chain": [r["tool_chain"] for r in rows],
-            "template": [r["template"] for r in rows],
-            "source_task_id": [r["source_task_id"] for r in rows],
-            "tokens": np.array([r["tokens"] for r in rows]),
-            "judge_kind": [r["judge_kind"] for r in rows],
-            "query_embedding": np.stack([r["query_embedding"] for r in rows]),
-            "trajectory_embedding": np.stack([r["trajectory_embedding"] for r in rows]),
-        }
-        self._append_mirror(cols)
-        self._goal_cache.clear()
+            credited = dict.fromkeys(self._seqs_of(credit))
+            rows = self.store.insert_rows([experience_row(e) for e in exps], credit=credited)
+            self._append_mirror(stored_columns(rows))
+            self._goal_cache.clear()
 
     def _enforce_capacity(self, intent: str | None = None) -> list[str]:
         """Evict least useful (lowest times_in_success, then oldest) above the per-intent/global limits."""
@@ -503,22 +366,16 @@ class ExperiencePool:
             count = int(((m.intent[: m.n] == code) & m.alive[: m.n]).sum())
             excess = count - self.capacity.per_intent
             if excess > 0:
-                evicted += self._evict("intent = ?", [name], excess)
+                evicted += self._evict(name, excess)
         excess = m.live - self.capacity.total
         if excess > 0:
-            evicted += self._evict("TRUE", [], excess)
+            evicted += self._evict(None, excess)
         return evicted
 
-    def _evict(self, where: str, params: list[Any], n: int) -> list[str]:
-        with self.store.lock:
-            rows = self.store.con.execute(
-                f"SELECT id FROM experiences WHERE {where} "
-                "ORDER BY times_in_success ASC, created_at ASC, seq ASC "
-                f"LIMIT {int(n)}",
-                params,
-            ).fetchall()
-        ids = [r[0] for r in rows]
-        self._delete(ids)
+    def _evict(self, intent: str | None, n: int) -> list[str]:
+        with self.lock:
+            ids = self.store.evict_least_useful(intent, n)
+            self._drop_from_memory(ids)
         return ids
 
     def forget(self, experience_id: str) -> bool:
@@ -530,14 +387,18 @@ class ExperiencePool:
             return True
 
     def _delete(self, ids: Sequence[str]) -> None:
+        with self.lock:
+            self.store.delete(ids)
+            self._drop_from_memory(ids)
+
+    def _drop_from_memory(self, ids: Sequence[str]) -> None:
+        """Remove deleted experiences from the mirror, the ANN index and the caches."""
         if not ids:
             return
         with self.lock:
-            with self.store.transaction() as con:
-                con.execute("DELETE FROM experiences WHERE id IN (SELECT unnest(?::VARCHAR[]))", [list(ids)])
             slots = [self.mirror.slot_of_id[i] for i in ids if i in self.mirror.slot_of_id]
             for slot in slots:
-                self._display.pop(int(self.mirror.seq[slot]), None)
+                self._display.pop(int(self.mirror.seq[slot]))
             if self.ann is not None:
                 self.ann.remove(self.mirror, slots)
             self.mirror.remove(slots)
@@ -551,7 +412,7 @@ class ExperiencePool:
         fresh = [e for e in exps if e.id not in self.mirror.slot_of_id]
         need = [e for e in fresh if e.query_embedding is None or e.trajectory_embedding is None]
         if need:
-            vecs = self.cache.embed([t for e in need for t in (e.task, _steps_text(e.steps))])
+            vecs = self.cache.embed([t for e in need for t in (e.task, render_steps(e.steps))])
             for i, e in enumerate(need):
                 e.query_embedding = vecs[2 * i].tolist()
                 e.trajectory_embedding = vecs[2 * i + 1].tolist()
@@ -567,30 +428,25 @@ class ExperiencePool:
         return [e.id for e in fresh]
 
     def bulk_insert(self, cols: dict[str, Any]) -> None:
-        """Fast path for bulk loads: numpy columns (store.COLUMNS minus seq), one transaction."""
-        n = len(cols["id"])
+        """Fast path for bulk loads: numpy columns (rows.COLUMNS minus seq), one transaction."""
         with self.lock:
-            with self.store.transaction() as con:
-                first = self.store.reserve_seqs(con, n)
-                cols = dict(cols, seq=np.arange(first, first + n, dtype=np.int64))
-                self.store.insert_columns(con, cols)
-            self._append_mirror(cols)
+            self._append_mirror(self.store.insert_columns(cols))
             self._goal_cache.clear()
 
     def get(self, experience_id: str, *, vectors: bool = False) -> Experience | None:
         """One stored experience by id."""
-        rows = self.store.fetch("id = ?", [experience_id], vectors=vectors)
-        return _row_to_experience(rows[0]) if rows else None
+        row = self.store.row(experience_id, vectors=vectors)
+        return row_to_experience(row) if row is not None else None
 
     def experiences(self, *, vectors: bool = False, batch: int = 1000) -> Iterator[Experience]:
         """All stored experiences in insertion order."""
         last = -1
         while True:
-            rows = self.store.fetch("seq > ?", [last], vectors=vectors, limit=batch)
+            rows = self.store.rows_after(last, limit=batch, vectors=vectors)
             if not rows:
                 return
             for row in rows:
-                yield _row_to_experience(row)
+                yield row_to_experience(row)
             last = rows[-1]["seq"]
 
     def count(self) -> int:
@@ -604,27 +460,19 @@ class ExperiencePool:
     def stats_model(self) -> PoolStats:
         """Counts per intent and usage totals."""
         self.flush()
-        with self.store.lock:
-            per = dict(
-                self.store.con.execute(
-                    "SELECT intent, count(*) FROM experiences GROUP BY intent ORDER BY intent"
-                ).fetchall()
-            )
-            tot = self.store.con.execute(
-                "SELECT count(*), coalesce(sum(times_recalled),0), coalesce(sum(times_in_success),0) "
-                "FROM experiences"
-            ).fetchone()
-        assert tot is not None
+        with self.store.lock:  # one consistent snapshot of both
+            per_intent = self.store.counts_per_intent()
+            count, times_recalled, times_in_success = self.store.usage_totals()
         return PoolStats(
             name=self.name,
             path=str(self.path),
-            count=int(tot[0]),
-            per_intent={str(k): int(v) for k, v in per.items()},
+            count=count,
+            per_intent=per_intent,
             embedder_id=self.store.embedder_id,
             dim=self.store.dim,
             schema_version=self.store.schema_version,
-            times_recalled=int(tot[1]),
-            times_in_success=int(tot[2]),
+            times_recalled=times_recalled,
+            times_in_success=times_in_success,
         )
 
     def prune(self) -> dict[str, int]:
@@ -640,49 +488,13 @@ class ExperiencePool:
             for slots in groups.values():
                 if len(slots) < 2:
                     continue
-                ids = [m.ids[s] for s in slots]
-                rows = {r["id"]: r for r in self.store.fetch("id IN (SELECT unnest(?::VARCHAR[]))", [ids])}
-                order = sorted(slots, key=lambda s: (-rows[m.ids[s]]["times_in_success"], int(m.seq[s])))
-                kept: list[int] = []
-                for s in order:
-                    row = rows[m.ids[s]]
-                    for k in kept:
-                        krow = rows[m.ids[k]]
-                        cos = float(m.vec["query"][s] @ m.vec["query"][k])
-                        if cos >= self.capacity.dedup_cosine or row["norm_task"] == krow["norm_task"]:
-                            self.store.add_counts("times_recalled", {int(m.seq[k]): row["times_recalled"]})
-                            self.store.add_counts(
-                                "times_in_success", {int(m.seq[k]): row["times_in_success"]}
-                            )
-                            drop.append(m.ids[s])
-                            break
-                    else:
-                        kept.append(s)
+                rows = {r["id"]: r for r in self.store.rows_by_ids([m.ids[s] for s in slots])}
+                for dup, into in merges(m, slots, rows, self.capacity.dedup_cosine):
+                    row = rows[m.ids[dup]]
+                    self.store.add_times_recalled({int(m.seq[into]): row["times_recalled"]})
+                    self.store.add_times_in_success({int(m.seq[into]): row["times_in_success"]})
+                    drop.append(m.ids[dup])
             merged = len(drop)
             self._delete(drop)
             evicted = self._enforce_capacity()
         return {"merged": merged, "evicted": len(evicted), "count": self.mirror.live}
-
-
-def _steps_text(steps: Sequence[Step]) -> str:
-    from seer.pool.render import render_steps
-
-    return render_steps(steps)
-
-
-def _stable_seed(text: str) -> int:
-    import hashlib
-
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
-
-
-def _row_to_experience(row: dict[str, Any]) -> Experience:
-    data = dict(row)
-    for key in ("seq", "template", "norm_task", "tokens"):
-        data.pop(key, None)
-    data["steps"] = [Step.model_validate(s) for s in json.loads(data["steps"])]
-    data["tool_chain"] = json.loads(data["tool_chain"])
-    for key in ("query_embedding", "trajectory_embedding"):
-        if key in data and data[key] is not None:
-            data[key] = [float(x) for x in data[key]]
-    return Experience.model_validate(data)

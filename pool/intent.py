@@ -92,12 +92,6 @@ class IntentClassifier:
             return []
         return [self._names[i] for i in self.scores(texts).argmax(axis=1)]
 
-    def classify(self, text: str) -> tuple[str, float]:
-        """(best label, its cosine) for one text."""
-        row = self.scores([text])[0]
-        best = int(row.argmax())
-        return self._names[best], float(row[best])
-
     def classify_vectors(self, vectors: np.ndarray) -> list[str]:
         """Classify already embedded texts (saves a second embedding of the task)."""
         return [self._names[i] for i in self._per_label(vectors @ self._label_matrix().T).argmax(axis=1)]

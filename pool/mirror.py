@@ -9,6 +9,7 @@ column and intent partition supplies candidates that recall re-scores exactly.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,6 +146,24 @@ class Mirror:
         self._live += m
         return np.arange(start, start + m)
 
+    def append_stored(self, cols: dict[str, Any]) -> np.ndarray:
+        """Append a batch in the store's column form (`PoolStore.load_mirror`, `insert_columns`,
+        `stored_columns`: tool_chain as JSON text, judge_kind, *_embedding matrices); returns the slots."""
+        return self.append(
+            {
+                "seq": cols["seq"],
+                "id": cols["id"],
+                "intent": cols["intent"],
+                "tool_chain": [json.loads(c) if isinstance(c, str) else list(c) for c in cols["tool_chain"]],
+                "template": cols["template"],
+                "source_task_id": cols["source_task_id"],
+                "tokens": cols["tokens"],
+                "seed": np.asarray(cols["judge_kind"]) == "seed",
+                "query": cols["query_embedding"],
+                "trajectory": cols["trajectory_embedding"],
+            }
+        )
+
     def remove(self, slots: list[int]) -> None:
         for slot in slots:
             if self.alive[slot]:
@@ -179,6 +198,22 @@ class Mirror:
         self.slot_of_id = {ident: i for i, ident in enumerate(self.ids)}
         self.n = len(keep)
         self.alive[self.n :] = False
+
+
+def stored_columns(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Stored rows (dicts with seq) as the column batch `Mirror.append_stored` takes."""
+    return {
+        "seq": np.array([r["seq"] for r in rows], np.int64),
+        "id": [r["id"] for r in rows],
+        "intent": [r["intent"] for r in rows],
+        "tool_chain": [r["tool_chain"] for r in rows],
+        "template": [r["template"] for r in rows],
+        "source_task_id": [r["source_task_id"] for r in rows],
+        "tokens": np.array([r["tokens"] for r in rows]),
+        "judge_kind": [r["judge_kind"] for r in rows],
+        "query_embedding": np.stack([r["query_embedding"] for r in rows]),
+        "trajectory_embedding": np.stack([r["trajectory_embedding"] for r in rows]),
+    }
 
 
 class AnnIndex:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Strategy = Literal["static", "random", "goal", "process", "hybrid", "blend"]
 IntentSource = Literal["caller", "inferred", "gold", "seed"]
 Order = Literal["ranked", "shuffled"]
+Term = Literal["s1", "s2", "s3"]
+TERMS: tuple[Term, ...] = ("s1", "s2", "s3")
+STRATEGIES: tuple[Strategy, ...] = get_args(Strategy)
 
 
 class PoolError(Exception):
@@ -25,11 +28,11 @@ class Step(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    thought: str = ""
-    tool: str = Field(min_length=1)
-    arguments: dict[str, Any] = Field(default_factory=dict)
-    observation: str = ""
-    ok: bool = True
+    thought: str = Field(default="", description="The reasoning before the call (optional)")
+    tool: str = Field(min_length=1, description="Tool name, e.g. FilterDB")
+    arguments: dict[str, Any] = Field(default_factory=dict, description="The call's arguments")
+    observation: str = Field(default="", description="The tool's result (optional for recall)")
+    ok: bool = Field(default=True, description="False when the call returned an error")
 
 
 class Experience(BaseModel):
@@ -58,30 +61,44 @@ class Experience(BaseModel):
 
 
 class RecallRequest(BaseModel):
-    """Stepwise recall (Algorithm 1): the task, the steps made so far and how to score candidates."""
+    """Stepwise recall (Algorithm 1): the task, the steps made so far and how to score candidates.
+
+    The MCP tool ``recall_experiences`` takes exactly these fields as its arguments."""
 
     model_config = ConfigDict(extra="forbid")
 
-    task: str
-    steps_so_far: list[Step] = Field(default_factory=list)
-    intent: str | None = None
-    k: int = Field(default=4, ge=0, le=1000)
-    strategy: Strategy = "hybrid"
-    use_s1: bool = True
-    use_s2: bool = True
-    use_s3: bool = True
-    lambdas: tuple[float, float, float] = (1.0, 1.0, 1.0)
-    exclude_task_id: str | None = None
-    max_per_template: int | None = Field(default=None, ge=1)
-    token_budget: int | None = Field(default=None, ge=1)
-    order: Order = "ranked"
-    seed: int | None = None
-    same_intent: bool = False  # only the task's intent; none when the pool holds none of it
+    task: str = Field(description="The user's task / question")
+    steps_so_far: list[Step] = Field(default_factory=list, description="Tool calls made so far in this task")
+    intent: str | None = Field(default=None, description="Task intent label; inferred when omitted")
+    k: int = Field(default=4, ge=0, le=32, description="How many demonstrations")
+    strategy: Strategy = Field(
+        default="hybrid",
+        description="hybrid: query at step 1, trajectory after; goal: query only; process: trajectory "
+        "only; blend: hybrid with the query kept in s1 after step 1; static: the intent's first seed "
+        "demonstrations; random: seeded random",
+    )
+    terms: list[Term] = Field(default_factory=lambda: list(TERMS), description="Score terms to use")
+    lambdas: tuple[float, float, float] = Field(default=(1.0, 1.0, 1.0), description="Weights of s1, s2, s3")
+    exclude_task_id: str | None = Field(default=None, description="Never return this task's experiences")
+    max_per_template: int | None = Field(default=None, ge=1, description="At most m per task template")
+    token_budget: int | None = Field(default=None, ge=1, description="Cap on demonstration tokens")
+    order: Order = Field(default="ranked", description="Result order")
+    seed: int | None = Field(default=None, description="Seed of the random strategy and shuffled order")
+    same_intent: bool = Field(
+        default=False, description="Only demonstrations of the task's intent (none if the pool has none)"
+    )
 
     @property
-    def step_index(self) -> int:
-        """1-based index of the step about to be taken."""
-        return len(self.steps_so_far) + 1
+    def use_s1(self) -> bool:
+        return "s1" in self.terms
+
+    @property
+    def use_s2(self) -> bool:
+        return "s2" in self.terms
+
+    @property
+    def use_s3(self) -> bool:
+        return "s3" in self.terms
 
 
 class RecalledExperience(BaseModel):
@@ -99,21 +116,23 @@ class RecalledExperience(BaseModel):
 
 
 class RecordRequest(BaseModel):
-    """A finished trajectory and its judged outcome (Algorithm 2 input)."""
+    """A finished trajectory and its judged outcome (Algorithm 2 input).
+
+    The MCP tool ``record_trajectory`` takes these fields (all but ``intent_source``) as its arguments."""
 
     model_config = ConfigDict(extra="forbid")
 
-    task: str
-    steps: list[Step]
-    final_answer: str = ""
-    success: bool
-    judge: str = "unknown"
-    judge_verdict: str = ""
-    intent: str | None = None
+    task: str = Field(description="The task / question")
+    steps: list[Step] = Field(description="All tool calls with observations")
+    final_answer: str = Field(default="", description="The answer given")
+    success: bool = Field(description="Judged successful; only successes are stored")
+    judge: str = Field(default="unknown", description="Who judged: exact_match, llm_gold, self, user, ...")
+    judge_verdict: str = Field(default="", description="The judge's verdict text (optional)")
+    intent: str | None = Field(default=None, description="Task intent label; inferred when omitted")
     intent_source: IntentSource | None = None
-    source_task_id: str | None = None
-    model: str | None = None
-    recalled_ids: list[str] = Field(default_factory=list)
+    source_task_id: str | None = Field(default=None, description="Benchmark task id, if any")
+    model: str | None = Field(default=None, description="The model that produced the trajectory")
+    recalled_ids: list[str] = Field(default_factory=list, description="Experience ids recalled for this task")
 
     @field_validator("task")
     @classmethod

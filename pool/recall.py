@@ -1,4 +1,5 @@
-"""Algorithm 1 (stepwise recall), vectorised: one pure function per score term, then selection.
+"""Algorithm 1 (stepwise recall), vectorised: one pure function per score term, strategy dispatch, then
+selection.
 
 score = λ1·s1 + λ2·s2 + λ3·s3 with
 - s1 = (1 + cos(E_H, E_τ')) / 2 (trajectory or query similarity),
@@ -8,13 +9,16 @@ score = λ1·s1 + λ2·s2 + λ3·s3 with
 
 from __future__ import annotations
 
+import hashlib
 import random
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from seer.pool.mirror import AnnIndex, Mirror
-from seer.pool.models import RecallRequest
+from seer.pool.models import RecalledExperience, RecallRequest
 from seer.pool.render import render_steps
 
 
@@ -64,6 +68,11 @@ class QueryPlan:
     text: str
     history_tools: list[str]
     goal_text: str | None = None  # blend: s1 also averages in the question vs stored questions
+
+    @property
+    def texts(self) -> list[str]:
+        """The texts to embed: the history text, then the goal text if any."""
+        return [self.text] if self.goal_text is None else [self.text, self.goal_text]
 
 
 def plan(request: RecallRequest) -> QueryPlan:
@@ -195,6 +204,82 @@ def _walk(mirror: Mirror, scored: Scored, order: np.ndarray, request: RecallRequ
         if len(chosen) >= request.k:
             break
     return chosen
+
+
+def stable_seed(text: str) -> int:
+    """A seed derived from a text, equal in every process (``hash`` is salted)."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
+
+
+def request_seed(request: RecallRequest) -> int:
+    """The request's seed, else one derived from its task (random strategy and shuffled order)."""
+    return request.seed if request.seed is not None else stable_seed(request.task)
+
+
+def static_slots(mirror: Mirror, request: RecallRequest, intent_code: int) -> np.ndarray | None:
+    """The `static` strategy's candidates: the seed experiences of the task's intent (any seeds when s3 is
+    off or the intent has none), like a per-domain prompt; None (every slot) when the pool has no seeds."""
+    n = mirror.n
+    seeds = mirror.alive[:n] & mirror.seed[:n]
+    same = seeds & (mirror.intent[:n] == intent_code)
+    slots = np.flatnonzero(same if request.use_s3 and same.any() else seeds)
+    return slots if len(slots) else None
+
+
+def recall_slots(
+    mirror: Mirror,
+    ann: AnnIndex | None,
+    request: RecallRequest,
+    qplan: QueryPlan,
+    vector: np.ndarray,
+    goal_vector: np.ndarray | None = None,
+) -> tuple[Scored, list[int]]:
+    """Strategy dispatch of one recall over the mirror: the scored candidates and the positions (into
+    them) of the chosen demonstrations, best first. ``request.intent`` is the resolved intent; ``ann``
+    supplies candidates for the ranked strategies (None = score every slot exactly)."""
+    intent_code = mirror.intents.get(request.intent)
+    slots: np.ndarray | None = None
+    if request.strategy == "static":
+        slots, mode = static_slots(mirror, request, intent_code), "fixed"
+    elif request.strategy == "random":
+        mode = "random"
+    else:
+        mode = "ranked"
+        if ann is not None:
+            code = intent_code if request.use_s3 else -1
+            slots = candidate_slots(mirror, ann, qplan, vector, request.k, code, goal_vector=goal_vector)
+    scored = score_slots(mirror, slots, request, qplan, vector, intent_code, goal_vector)
+    if request.same_intent:  # another domain's demonstrations must not steer the model
+        scored.score[mirror.intent[scored.slots] != intent_code] = -np.inf
+    return scored, select(mirror, scored, request, mode=mode, seed=request_seed(request))
+
+
+def results(
+    request: RecallRequest,
+    scored: Scored,
+    positions: Sequence[int],
+    ids: Sequence[str],
+    seqs: Sequence[int],
+    rows: Mapping[int, Mapping[str, Any]],
+) -> list[RecalledExperience]:
+    """The chosen demonstrations with their terms, in the request's order; ``rows``: display fields by
+    seq (an experience deleted meanwhile has none and is left out)."""
+    out = [
+        RecalledExperience(
+            id=ident,
+            task=rows[seq]["task"],
+            intent=rows[seq]["intent"],
+            demo_text=rows[seq]["demo_text"],
+            tool_chain=rows[seq]["tool_chain"],
+            score=float(scored.score[p]),
+            s1=float(scored.s1[p]),
+            s2=float(scored.s2[p]),
+            s3=float(scored.s3[p]),
+        )
+        for ident, seq, p in zip(ids, seqs, positions, strict=True)
+        if seq in rows
+    ]
+    return shuffle(out, request_seed(request)) if request.order == "shuffled" else out
 
 
 def random_order(n_candidates: int, seed: int) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""DuckDB storage of one pool: schema, ordered named migrations, checked opening, transactional writes.
+"""DuckDB storage of one pool: schema, ordered named migrations, checked opening, and every SQL statement
+the pool runs, each behind a typed method (transactional writes, indexed reads).
 
 One database file per pool. A `meta` table marks the file as a seer pool and fixes the embedder id and
 dimension; vectors are FLOAT[dim] arrays. Files that are corrupt, foreign or made by a newer seer are
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ import duckdb
 import numpy as np
 
 from seer.pool.models import PoolError, PoolLockedError
+from seer.pool.rows import COLUMNS, rows_to_columns, to_param
 
 APP = "seer-experience-pool"
 
@@ -61,31 +63,16 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
-COLUMNS = (
-    "seq",
-    "id",
-    "task",
-    "intent",
-    "intent_source",
-    "steps",
-    "tool_chain",
-    "template",
-    "norm_task",
-    "demo_text",
-    "tokens",
-    "query_embedding",
-    "trajectory_embedding",
-    "judge_kind",
-    "judge_verdict",
-    "model",
-    "embedder_id",
-    "source_task_id",
-    "final_answer",
-    "created_at",
-    "times_recalled",
-    "times_in_success",
-)
 _MIRROR_SCALARS = ("seq", "id", "intent", "tool_chain", "template", "source_task_id", "tokens", "judge_kind")
+_COUNTS_VIEW = "_usage_increments"  # registered per statement under the store lock
+_ADD_TIMES_RECALLED = (
+    f"UPDATE experiences SET times_recalled = times_recalled + {_COUNTS_VIEW}.a FROM {_COUNTS_VIEW} "
+    f"WHERE experiences.seq = {_COUNTS_VIEW}.s"
+)
+_ADD_TIMES_IN_SUCCESS = (
+    f"UPDATE experiences SET times_in_success = times_in_success + {_COUNTS_VIEW}.a FROM {_COUNTS_VIEW} "
+    f"WHERE experiences.seq = {_COUNTS_VIEW}.s"
+)
 _LOCK_PID = re.compile(r"\(PID (\d+)\)")
 
 
@@ -104,6 +91,7 @@ def _duck_error(path: Path, exc: Exception, label: str) -> PoolError:
 
 
 def _read_meta(con: duckdb.DuckDBPyConnection) -> dict[str, str] | None:
+    """The meta table as a dict; None when the file has none (not a seer pool)."""
     tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     if "meta" not in tables:
         return None
@@ -118,7 +106,7 @@ class PoolStore:
     """The DuckDB file of one pool. All methods are thread-safe; every write is one transaction."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, label: str, meta: dict[str, str]):
-        self.con = con
+        self._con = con
         self.path = path
         self.label = label
         self.meta = meta
@@ -142,7 +130,7 @@ class PoolStore:
         label = label or path.stem
         exists = path.exists() and path.stat().st_size > 0
         if exists:
-            meta = cls._inspect(path, label)
+            meta = cls.inspect(path, label)
             if embedder_id is not None and meta["embedder_id"] != embedder_id:
                 raise PoolError(
                     f"pool {label} was created with embedder {meta['embedder_id']!r} (dim {meta['dim']}); "
@@ -196,7 +184,7 @@ class PoolStore:
         return con
 
     @classmethod
-    def _inspect(cls, path: Path, label: str) -> dict[str, str]:
+    def inspect(cls, path: Path, label: str) -> dict[str, str]:
         """Read the meta of an existing file read-only; never writes to a file that is not ours."""
         con = cls._connect(path, label, read_only=True)
         try:
@@ -225,16 +213,16 @@ class PoolStore:
         applied: list[str] = []
         target = SCHEMA_VERSION if upto is None else upto
         with self.lock:
-            done = {r[0] for r in self.con.execute("SELECT name FROM migrations").fetchall()}
+            done = {r[0] for r in self._con.execute("SELECT name FROM migrations").fetchall()}
             for number, (name, migration) in enumerate(MIGRATIONS[:target], 1):
                 if name in done:
                     continue
-                with _transaction(self.con):
-                    migration(self.con, self.dim)
-                    self.con.execute("INSERT INTO migrations VALUES (?, ?)", [name, datetime.now(UTC)])
-                    self.con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(number)])
+                with _transaction(self._con):
+                    migration(self._con, self.dim)
+                    self._con.execute("INSERT INTO migrations VALUES (?, ?)", [name, datetime.now(UTC)])
+                    self._con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(number)])
                 applied.append(name)
-            self.meta = _read_meta(self.con) or self.meta
+            self.meta = _read_meta(self._con) or self.meta
         return applied
 
     @property
@@ -243,46 +231,68 @@ class PoolStore:
 
     def close(self) -> None:
         with self.lock:
-            self.con.close()
+            self._con.close()
 
     # ------------------------------------------------------------------ writes
     @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def _write(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """One write transaction (bumps the pool generation); rolls back on any error."""
         with self.lock:
-            with _transaction(self.con):
-                self.con.execute(
+            with _transaction(self._con):
+                self._con.execute(
                     "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
                     "WHERE key = 'generation'"
                 )
-                yield self.con
+                yield self._con
             self.meta["generation"] = self._meta_value("generation")
 
     def _meta_value(self, key: str) -> str:
-        row = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        row = self._con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
         return str(row[0]) if row else ""
 
-    def reserve_seqs(self, con: duckdb.DuckDBPyConnection, n: int) -> int:
+    def _reserve_seqs(self, con: duckdb.DuckDBPyConnection, n: int) -> int:
         """Reserve n sequence numbers inside the current transaction; returns the first."""
         first = int(con.execute("SELECT value FROM meta WHERE key = 'next_seq'").fetchone()[0])  # type: ignore[index]
         con.execute("UPDATE meta SET value = ? WHERE key = 'next_seq'", [str(first + n)])
         return first
 
-    def insert_rows(self, con: duckdb.DuckDBPyConnection, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert experience rows (dicts keyed by COLUMNS) inside the caller's transaction."""
-        if not rows:
-            return
-        if len(rows) > 256:
-            self.insert_columns(con, _rows_to_columns(rows, self.dim))
-            return
-        placeholders = ", ".join("?" for _ in COLUMNS)
-        con.executemany(
-            f"INSERT INTO experiences ({', '.join(COLUMNS)}) VALUES ({placeholders})",
-            [[_param(row[c]) for c in COLUMNS] for row in rows],
-        )
+    def insert_rows(
+        self, rows: Sequence[dict[str, Any]], *, credit: Iterable[int] = ()
+    ) -> list[dict[str, Any]]:
+        """Insert experience rows (dicts keyed by COLUMNS but ``seq``) in one transaction that numbers
+        them and adds 1 to times_in_success of each seq in ``credit``; returns the rows with their seq."""
+        with self._write() as con:
+            first = self._reserve_seqs(con, len(rows))
+            numbered = [dict(row, seq=first + i) for i, row in enumerate(rows)]
+            if len(numbered) > 256:
+                self._insert_columns(con, rows_to_columns(numbered, self.dim))
+            elif numbered:
+                placeholders = ", ".join("?" for _ in COLUMNS)
+                con.executemany(
+                    f"INSERT INTO experiences ({', '.join(COLUMNS)}) VALUES ({placeholders})",
+                    [[to_param(row[c]) for c in COLUMNS] for row in numbered],
+                )
+            seqs = list(credit)
+            if seqs:
+                con.execute(
+                    "UPDATE experiences SET times_in_success = times_in_success + 1 "
+                    "WHERE seq IN (SELECT unnest(?::BIGINT[]))",
+                    [seqs],
+                )
+        return numbered
 
-    def insert_columns(self, con: duckdb.DuckDBPyConnection, cols: dict[str, np.ndarray]) -> None:
-        """Fast bulk insert from numpy columns (vectors as 2-D float32 arrays) via a registered scan."""
+    def insert_columns(self, cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Bulk insert numpy columns (COLUMNS but ``seq``; vectors as 2-D float32 arrays) in one
+        transaction that numbers them; returns the columns with ``seq``."""
+        n = len(cols["id"])
+        with self._write() as con:
+            first = self._reserve_seqs(con, n)
+            cols = dict(cols, seq=np.arange(first, first + n, dtype=np.int64))
+            self._insert_columns(con, cols)
+        return cols
+
+    def _insert_columns(self, con: duckdb.DuckDBPyConnection, cols: dict[str, np.ndarray]) -> None:
+        """Fast bulk insert from numpy columns via a registered scan, inside the caller's transaction."""
         source: dict[str, np.ndarray] = {}
         selects: list[str] = []
         for name in COLUMNS:
@@ -304,17 +314,70 @@ class PoolStore:
         finally:
             con.unregister(view)
 
+    def delete(self, ids: Sequence[str]) -> None:
+        """Delete experiences by id in one transaction (nothing happens for no ids)."""
+        if not ids:
+            return
+        with self._write() as con:
+            con.execute("DELETE FROM experiences WHERE id IN (SELECT unnest(?::VARCHAR[]))", [list(ids)])
+
+    def evict_least_useful(self, intent: str | None, n: int) -> list[str]:
+        """Delete the n least useful experiences (lowest times_in_success, then oldest) of one intent
+        (None: of the whole pool); returns their ids."""
+        order = f"ORDER BY times_in_success ASC, created_at ASC, seq ASC LIMIT {int(n)}"
+        with self.lock:
+            if intent is None:
+                rows = self._con.execute(f"SELECT id FROM experiences {order}").fetchall()
+            else:
+                rows = self._con.execute(
+                    f"SELECT id FROM experiences WHERE intent = ? {order}", [intent]
+                ).fetchall()
+            ids = [str(r[0]) for r in rows]
+            self.delete(ids)
+        return ids
+
+    def add_times_recalled(self, counts: Mapping[int, int]) -> None:
+        """times_recalled += counts[seq] (one statement, one transaction)."""
+        self._add_counts(_ADD_TIMES_RECALLED, counts)
+
+    def add_times_in_success(self, counts: Mapping[int, int]) -> None:
+        """times_in_success += counts[seq] (one statement, one transaction)."""
+        self._add_counts(_ADD_TIMES_IN_SUCCESS, counts)
+
+    def _add_counts(self, statement: str, counts: Mapping[int, int]) -> None:
+        if not counts:
+            return
+        seqs = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+        adds = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
+        with self.lock, _transaction(self._con):
+            self._con.register(_COUNTS_VIEW, {"s": seqs, "a": adds})
+            try:
+                self._con.execute(statement)
+            finally:
+                self._con.unregister(_COUNTS_VIEW)
+
+    def checkpoint(self) -> None:
+        """Write the WAL into the database file (file size reflects the data)."""
+        with self.lock:
+            self._con.execute("CHECKPOINT")
+
     # ------------------------------------------------------------------- reads
     def count(self) -> int:
         with self.lock:
-            return int(self.con.execute("SELECT count(*) FROM experiences").fetchone()[0])  # type: ignore[index]
+            return int(self._con.execute("SELECT count(*) FROM experiences").fetchone()[0])  # type: ignore[index]
+
+    def applied_migrations(self) -> list[str]:
+        """Names of the migrations applied to this file, sorted."""
+        with self.lock:
+            rows = self._con.execute("SELECT name FROM migrations ORDER BY name").fetchall()
+        return [str(r[0]) for r in rows]
 
     def load_mirror(self, batch: int = 100_000) -> Iterator[dict[str, Any]]:
         """Columns needed by recall in seq order, in batches (vectors stacked into float32 matrices)."""
         last = -1
         while True:
             with self.lock:
-                res = self.con.execute(
+                res = self._con.execute(
                     "SELECT seq, id, intent, tool_chain, template, source_task_id, tokens, judge_kind, "
                     "query_embedding, trajectory_embedding FROM experiences WHERE seq > ? ORDER BY seq "
                     f"LIMIT {int(batch)}",
@@ -322,41 +385,87 @@ class PoolStore:
                 ).fetchnumpy()
             if len(res["seq"]) == 0:
                 return
-            out: dict[str, Any] = {}
-            for key in (
-                "seq",
-                "id",
-                "intent",
-                "tool_chain",
-                "template",
-                "source_task_id",
-                "tokens",
-                "judge_kind",
-            ):
-                out[key] = np.asarray(res[key])
+            out: dict[str, Any] = {key: np.asarray(res[key]) for key in _MIRROR_SCALARS}
             for key in ("query_embedding", "trajectory_embedding"):
                 out[key] = np.stack(list(res[key])).astype(np.float32, copy=False)
             del res
             last = int(out["seq"][-1])
             yield out
 
-    def fetch(
-        self, where: str, params: Sequence[Any] = (), *, vectors: bool = False, limit: int | None = None
+    def _select(
+        self, where: str, params: Sequence[Any], *, vectors: bool = False, limit: int | None = None
     ) -> list[dict[str, Any]]:
-        """Rows matching a WHERE clause as dicts (vectors only on request)."""
+        """Rows matching one of this module's WHERE clauses as dicts (vectors only on request)."""
         cols = [c for c in COLUMNS if vectors or not c.endswith("_embedding")]
         with self.lock:
-            cur = self.con.execute(
+            cur = self._con.execute(
                 f"SELECT {', '.join(cols)} FROM experiences WHERE {where} ORDER BY seq"
                 + (f" LIMIT {int(limit)}" if limit else ""),
                 params,
             )
             return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
+    def row(self, experience_id: str, *, vectors: bool = False) -> dict[str, Any] | None:
+        """The row of one experience by id, or None."""
+        rows = self._select("id = ?", [experience_id], vectors=vectors)
+        return rows[0] if rows else None
+
+    def rows_after(
+        self, seq: int, *, limit: int | None = None, vectors: bool = False
+    ) -> list[dict[str, Any]]:
+        """Rows with a larger seq, in seq order (at most ``limit``)."""
+        return self._select("seq > ?", [seq], vectors=vectors, limit=limit)
+
+    def rows_by_ids(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Rows (without vectors) of the given ids, in seq order."""
+        return self._select("id IN (SELECT unnest(?::VARCHAR[]))", [list(ids)])
+
+    def same_template_task(self, template: str, norm_task: str) -> set[str]:
+        """Ids of the experiences with this template and normalised task text."""
+        with self.lock:
+            rows = self._con.execute(
+                "SELECT id FROM experiences WHERE template = ? AND norm_task = ?", [template, norm_task]
+            ).fetchall()
+        return {str(r[0]) for r in rows}
+
+    def display_rows(self, seqs: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """task, intent, demo_text and tool_chain (a list) by seq: indexed point lookups."""
+        if not seqs:
+            return {}
+        with self.lock:
+            fetched = self._con.execute(
+                "SELECT seq, task, intent, demo_text, tool_chain FROM experiences WHERE seq IN ("
+                + ", ".join("?" for _ in seqs)
+                + ")",
+                list(seqs),
+            ).fetchall()
+        return {
+            int(seq): {"task": task, "intent": intent, "demo_text": demo, "tool_chain": json.loads(chain)}
+            for seq, task, intent, demo, chain in fetched
+        }
+
+    def counts_per_intent(self) -> dict[str, int]:
+        """Number of experiences of each intent, by intent name."""
+        with self.lock:
+            rows = self._con.execute(
+                "SELECT intent, count(*) FROM experiences GROUP BY intent ORDER BY intent"
+            ).fetchall()
+        return {str(k): int(v) for k, v in rows}
+
+    def usage_totals(self) -> tuple[int, int, int]:
+        """(experiences, sum of times_recalled, sum of times_in_success)."""
+        with self.lock:
+            tot = self._con.execute(
+                "SELECT count(*), coalesce(sum(times_recalled),0), coalesce(sum(times_in_success),0) "
+                "FROM experiences"
+            ).fetchone()
+        assert tot is not None
+        return int(tot[0]), int(tot[1]), int(tot[2])
+
     # ------------------------------------------------------- embedding cache
     def cache_load(self, keys: list[str]) -> dict[str, np.ndarray]:
         with self.lock:
-            rows = self.con.execute(
+            rows = self._con.execute(
                 "SELECT sha256, vec FROM embedding_cache WHERE sha256 IN ("
                 + ", ".join("?" for _ in keys)
                 + ") AND embedder_id = ?",
@@ -368,28 +477,11 @@ class PoolStore:
         if not items:
             return
         now = datetime.now(UTC).replace(tzinfo=None)
-        with self.lock, _transaction(self.con):
-            self.con.executemany(
+        with self.lock, _transaction(self._con):
+            self._con.executemany(
                 "INSERT INTO embedding_cache VALUES (?, ?, ?, ?)",
                 [[self.embedder_id, k, v.astype(np.float32).tolist(), now] for k, v in items.items()],
             )
-
-    def add_counts(self, column: str, counts: dict[int, int]) -> None:
-        """Add per-seq increments to times_recalled / times_in_success (one statement, one transaction)."""
-        if not counts or column not in ("times_recalled", "times_in_success"):
-            return
-        seqs = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-        adds = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
-        view = f"_inc_{threading.get_ident()}"
-        with self.lock, _transaction(self.con):
-            self.con.register(view, {"s": seqs, "a": adds})
-            try:
-                self.con.execute(
-                    f"UPDATE experiences SET {column} = {column} + {view}.a FROM {view} "
-                    f"WHERE experiences.seq = {view}.s"
-                )
-            finally:
-                self.con.unregister(view)
 
 
 @contextmanager
@@ -401,29 +493,3 @@ def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
-
-
-def _param(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.astype(np.float32).tolist()
-    return value
-
-
-def _rows_to_columns(rows: Sequence[dict[str, Any]], dim: int) -> dict[str, np.ndarray]:
-    cols: dict[str, np.ndarray] = {}
-    for name in COLUMNS:
-        values = [row[name] for row in rows]
-        if name.endswith("_embedding"):
-            cols[name] = np.stack([np.asarray(v, dtype=np.float32) for v in values]).reshape(len(rows), dim)
-        elif name in ("seq", "tokens", "times_recalled", "times_in_success"):
-            cols[name] = np.asarray(values, dtype=np.int64)
-        elif name == "created_at":
-            cols[name] = np.asarray(values, dtype="datetime64[us]")
-        else:
-            cols[name] = np.asarray(values, dtype=object)
-    return cols
-
-
-def dumps(value: Any) -> str:
-    """Compact JSON for the text columns."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

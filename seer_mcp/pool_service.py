@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from seer.pool import (
-    ExperiencePool,
-    IntentClassifier,
-    RecallRequest,
-    RecordRequest,
-    Step,
-    import_file,
-    load_embedder,
-)
-from seer.pool.models import IntentSource, Order, Strategy
+from seer.pool import ExperiencePool, RecallRequest, RecordRequest, import_file, load_embedder
+from seer.pool.models import IntentSource
 
 
 class PoolService:
@@ -30,7 +21,6 @@ class PoolService:
         self.embedder_name = embedder
         self.seeds = seeds
         self._pool: ExperiencePool | None = None
-        self._intents: IntentClassifier | None = None
         self._lock = threading.Lock()
 
     def open(self) -> ExperiencePool:
@@ -39,53 +29,21 @@ class PoolService:
             if self._pool is None:
                 embedder = load_embedder(self.embedder_name)
                 self._pool = ExperiencePool.open(self.pool_name, embedder=embedder)
-                self._intents = IntentClassifier(embedder)
                 if self.seeds is not None:  # seed demonstrations (the static baseline); duplicates merge
                     import_file(self._pool, self.seeds)
             return self._pool
 
-    def resolve_intent(self, task: str, intent: str | None) -> tuple[str, IntentSource]:
-        """(intent, source) for a task: the caller's label, else the embedding classifier's."""
+    def resolve_intent(self, task: str, intent: str | None) -> tuple[str | None, IntentSource]:
+        """(intent, source) for a task: the caller's label, else the pool's classifier (whose embedding of
+        the task is cached, so the recall that follows does not embed it again)."""
         if intent:
             return intent, "caller"
-        self.open()
-        assert self._intents is not None
-        return self._intents.classify(task)[0], "inferred"
+        return self.open().infer_intent(task), "inferred"
 
-    def recall(
-        self,
-        *,
-        task: str,
-        steps_so_far: list[dict[str, Any]],
-        intent: str | None,
-        k: int,
-        strategy: Strategy,
-        terms: Sequence[str] | None,
-        exclude_task_id: str | None,
-        max_per_template: int | None,
-        token_budget: int | None,
-        order: Order,
-        same_intent: bool = False,
-    ) -> dict[str, Any]:
+    def recall(self, request: RecallRequest) -> dict[str, Any]:
         pool = self.open()
-        intent, intent_source = self.resolve_intent(task, intent)
-        use = set(terms) if terms is not None else {"s1", "s2", "s3"}
-        request = RecallRequest(
-            task=task,
-            steps_so_far=[Step(**s) for s in steps_so_far],
-            intent=intent,
-            k=k,
-            strategy=strategy,
-            use_s1="s1" in use,
-            use_s2="s2" in use,
-            use_s3="s3" in use,
-            exclude_task_id=exclude_task_id,
-            max_per_template=max_per_template,
-            token_budget=token_budget,
-            order=order,
-            same_intent=same_intent,
-        )
-        results = pool.recall(request)
+        intent, intent_source = self.resolve_intent(request.task, request.intent)
+        results = pool.recall(request.model_copy(update={"intent": intent}))
         return {
             "intent": intent,
             "intent_source": intent_source,
@@ -93,35 +51,10 @@ class PoolService:
             "experiences": [r.model_dump() for r in results],
         }
 
-    def record(
-        self,
-        *,
-        task: str,
-        steps: list[dict[str, Any]],
-        final_answer: str,
-        success: bool,
-        judge: str,
-        intent: str | None,
-        model: str | None,
-        source_task_id: str | None,
-        recalled_ids: list[str],
-    ) -> dict[str, Any]:
+    def record(self, request: RecordRequest) -> dict[str, Any]:
         pool = self.open()
-        intent, intent_source = self.resolve_intent(task, intent)
-        outcome = pool.record(
-            RecordRequest(
-                task=task,
-                steps=[Step(**s) for s in steps],
-                final_answer=final_answer,
-                success=success,
-                judge=judge,
-                intent=intent,
-                intent_source=intent_source,
-                model=model,
-                source_task_id=source_task_id,
-                recalled_ids=recalled_ids,
-            )
-        )
+        intent, intent_source = self.resolve_intent(request.task, request.intent)
+        outcome = pool.record(request.model_copy(update={"intent": intent, "intent_source": intent_source}))
         return outcome.model_dump() | {"intent": intent, "pool_size": pool.count()}
 
     def forget(self, experience_id: str) -> bool:

@@ -10,15 +10,15 @@ import operator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError as MCPToolError
 from mcp_types import ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
-from seer.pool import PoolError
+from seer.pool import PoolError, RecallRequest, RecordRequest
 from seer.pool.home import cache_dir
 from seer.seer_mcp import __version__
 from seer.seer_mcp.pool_service import PoolService
@@ -49,16 +49,6 @@ class ServerConfig:
     seeds: Path | None = None
     max_clients: int = 1024
     client_idle_ttl_s: float = 3600.0
-
-
-class StepIn(BaseModel):
-    """One tool call of a trajectory, as a client reports it."""
-
-    tool: str = Field(description="Tool name, e.g. FilterDB")
-    arguments: dict[str, Any] = Field(default_factory=dict, description="The call's arguments")
-    ok: bool = Field(default=True, description="False when the call returned an error")
-    thought: str = Field(default="", description="The reasoning before the call (optional)")
-    observation: str = Field(default="", description="The tool's result (optional for recall)")
 
 
 def instructions() -> str:
@@ -113,6 +103,36 @@ def _tool_function(spec: ToolSpec, states: ClientStates[ToolSession]) -> Any:
     return call
 
 
+CALLER_HIDDEN = frozenset({"intent_source"})  # set by the server, never by a client
+
+
+def model_tool(fn: Any, model: type[BaseModel]) -> Any:
+    """An MCP tool function whose arguments are ``model``'s fields (types, bounds, defaults and
+    descriptions defined once, on the pool's own model); ``fn`` receives the validated model."""
+
+    async def call(**arguments: Any) -> Any:
+        try:
+            request = model(**arguments)
+        except ValidationError as exc:
+            raise MCPToolError(f"{fn.__name__}: {exc}") from exc
+        return await fn(request)
+
+    params = []
+    for name, info in model.model_fields.items():
+        if name in CALLER_HIDDEN:
+            continue
+        annotation = Annotated[(info.annotation, *info.metadata, Field(description=info.description))]  # type: ignore[name-defined]
+        default = (inspect.Parameter.empty if info.is_required()
+                   else info.get_default(call_default_factory=True))
+        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation,
+                                        default=default))
+    returns = dict[str, Any]  # a JSON object (the structured content)
+    call.__signature__ = inspect.Signature(params, return_annotation=returns)  # type: ignore[attr-defined]
+    call.__annotations__ = {p.name: p.annotation for p in params} | {"return": returns}
+    call.__name__, call.__doc__ = fn.__name__, fn.__doc__
+    return call
+
+
 @dataclass
 class SeerServer:
     """The MCP server plus the resources it owns (closed once the transport ends)."""
@@ -152,86 +172,22 @@ def build_server(config: ServerConfig, *, pool_service: PoolService | None = Non
             structured_output=False,
         )
 
-    @server.tool(annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False))
-    async def recall_experiences(
-        task: Annotated[str, Field(description="The user's task / question")],
-        steps_so_far: Annotated[list[StepIn], Field(description="Tool calls made so far in this task")] = [],  # noqa: B006
-        intent: Annotated[str | None, Field(description="Task intent label; inferred when omitted")] = None,
-        k: Annotated[int, Field(ge=0, le=32, description="How many demonstrations")] = 4,
-        strategy: Annotated[
-            Literal["hybrid", "goal", "process", "blend", "static", "random"],
-            Field(description="hybrid: query at step 1, trajectory after; goal: query only; process: "
-                  "trajectory only; blend: hybrid with the query kept in s1 after step 1; static: the "
-                  "intent's first seed demonstrations; random: seeded random"),
-        ] = "hybrid",
-        terms: Annotated[
-            list[Literal["s1", "s2", "s3"]] | None, Field(description="Score terms to use (default all)")
-        ] = None,
-        exclude_task_id: Annotated[
-            str | None, Field(description="Never return this task's experiences")
-        ] = None,
-        max_per_template: Annotated[
-            int | None, Field(ge=1, description="At most m per task template")
-        ] = None,
-        token_budget: Annotated[int | None, Field(ge=1, description="Cap on demonstration tokens")] = None,
-        order: Annotated[Literal["ranked", "shuffled"], Field(description="Result order")] = "ranked",
-        same_intent: Annotated[
-            bool, Field(description="Only demonstrations of the task's intent (none if the pool has none)")
-        ] = False,
-    ) -> dict[str, Any]:
+    async def recall_experiences(request: RecallRequest) -> dict[str, Any]:
         """Recall the top-k past successful trajectories most relevant to this step of the task.
 
         Call before every tool step with the calls made so far. Each result has its id, the
         rendered demonstration and its score terms (s1 similarity, s2 tool coverage, s3 intent).
         """
-        return await _pool_call(
-            "recall_experiences",
-            lambda: pools.recall(
-                task=task,
-                steps_so_far=[s.model_dump() for s in steps_so_far],
-                intent=intent,
-                k=k,
-                strategy=strategy,
-                terms=terms,
-                exclude_task_id=exclude_task_id,
-                max_per_template=max_per_template,
-                token_budget=token_budget,
-                order=order,
-                same_intent=same_intent,
-            ),
-        )
+        return await _pool_call("recall_experiences", pools.recall, request)
 
-    @server.tool(
-        annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
-    )
-    async def record_trajectory(
-        task: Annotated[str, Field(description="The task / question")],
-        steps: Annotated[list[StepIn], Field(description="All tool calls with observations")],
-        final_answer: Annotated[str, Field(description="The answer given")],
-        success: Annotated[bool, Field(description="Judged successful; only successes are stored")],
-        judge: Annotated[str, Field(description="Who judged: exact_match, llm_gold, self, user, ...")],
-        intent: Annotated[str | None, Field(description="Task intent label; inferred when omitted")] = None,
-        source: Annotated[
-            str | None, Field(description="Where the trajectory comes from (model name)")
-        ] = None,
-        source_task_id: Annotated[str | None, Field(description="Benchmark task id, if any")] = None,
-        recalled_ids: Annotated[list[str], Field(description="Experience ids recalled for this task")] = [],  # noqa: B006
-    ) -> dict[str, Any]:
+    async def record_trajectory(request: RecordRequest) -> dict[str, Any]:
         """Store a finished task's trajectory in the experience pool (successes only; deduplicated)."""
-        return await _pool_call(
-            "record_trajectory",
-            lambda: pools.record(
-                task=task,
-                steps=[s.model_dump() for s in steps],
-                final_answer=final_answer,
-                success=success,
-                judge=judge,
-                intent=intent,
-                model=source,
-                source_task_id=source_task_id,
-                recalled_ids=recalled_ids,
-            ),
-        )
+        return await _pool_call("record_trajectory", pools.record, request)
+
+    # recall counts usage, so neither tool is read-only; recording never deletes (duplicates merge)
+    writes = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
+    for fn, model in ((recall_experiences, RecallRequest), (record_trajectory, RecordRequest)):
+        server.add_tool(model_tool(fn, model), name=fn.__name__, description=fn.__doc__, annotations=writes)
 
     @server.tool(
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False)

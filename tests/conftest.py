@@ -54,3 +54,9 @@ def real_corpus(shared_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def official_questions(shared_dir: Path) -> Path:
     return shared_dir / "toolqa" / "questions"
+
+
+@pytest.fixture(scope="session")
+def seed_library(shared_dir: Path) -> Path:
+    """The official SEER seed library (8 experiences, library.json)."""
+    return shared_dir / "seer" / "library.json"

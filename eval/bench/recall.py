@@ -223,7 +223,7 @@ def bench_size(
         row["speedup"] = round(row["reference_p50_ms"] / row["p50_ms"], 1)
     del ref_records
     pool.flush()
-    pool.store.con.execute("CHECKPOINT")
+    pool.store.checkpoint()
     pool.close()
     del pool
     gc.collect()

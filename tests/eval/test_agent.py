@@ -26,6 +26,7 @@ from seer.eval.agent import (
     structured_of,
 )
 from seer.eval.models.scripted import ScriptedModel
+from seer.tools import ToolError
 
 QUESTION = "What was the opening price of coffee on 2001-12-06?"
 TOOLS = {"LoadDB", "FilterDB", "GetValue", "Finish", "Calculate", "EdgeCheck"}
@@ -165,7 +166,7 @@ def test_parse_reply_modes() -> None:
         ("<CALL_BEGIN>LoadDB coffee<CALL_END>", "text"),
         ("", "text"),
     ):
-        with pytest.raises(Exception):  # noqa: B017 - ValueError or ToolError
+        with pytest.raises((ValueError, ToolError)):
             parse_reply(bad, mode, None, TOOLS)  # type: ignore[arg-type]
 
 

@@ -37,11 +37,13 @@ def run(
     batches: int = 2,
     immediate: bool = False,
     protocol: str = "online",
+
 ) -> RunLog:
     log = RunLog(out / "runlog.jsonl")
     settings = RunSettings(immediate=immediate, agent=AgentConfig(intent="gold"), source="scripted")
     stream = make_stream(questions, protocol=protocol, batches=batches, seed=0)
     runner = Runner(model, exact_match(), log, settings)
+
     anyio.run(
         lambda: run_methods(
             runner, [get_method(m) for m in methods], stream, stdio_connector(corpus, out, "hash")
@@ -189,6 +191,30 @@ def test_heldout_test_split_is_frozen(
     test = [t for t in tasks if t.phase == "test"]
     assert len(train) == len(test) == 3
     assert all(t.record.status == "skipped" and t.pool_size == 3 for t in test)
+
+
+def test_parallel_methods_give_the_sequential_results(
+    real_corpus: Path, tmp_path: Path, coffee_questions: list[Question]
+) -> None:
+    wrong = ScriptedModel(solver(wrong=lambda q: q.endswith("6?")))  # one answer wrong: not all alike
+    one = run(real_corpus, tmp_path / "a", coffee_questions[:3], wrong, methods=("react", "seer", "query"))
+    solver_wrong = solver(wrong=lambda q: q.endswith("6?"))
+    log = RunLog(tmp_path / "b" / "runlog.jsonl")
+    settings = RunSettings(agent=AgentConfig(intent="gold"), source="scripted")
+    stream = make_stream(coffee_questions[:3], protocol="online", batches=2, seed=0)
+    models: list[ScriptedModel] = []
+
+    def runner_for(method: Any) -> Runner:
+        models.append(ScriptedModel(solver_wrong))
+        return Runner(models[-1], exact_match(), log, settings)
+
+    methods = [get_method(m) for m in ("react", "seer", "query")]
+    connect = stdio_connector(real_corpus, tmp_path / "b", "hash")
+    out = anyio.run(lambda: run_methods(runner_for, methods, stream, connect))
+    assert list(out) == ["react", "seer", "query"] and len(models) == 3  # one model per method, all at once
+    key = lambda t: (t.method, t.qid, t.em, t.answer, t.record.status, [s.tool for s in t.steps])  # noqa: E731
+    assert sorted(map(key, log.tasks())) == sorted(map(key, one.tasks()))
+    assert any(not t.em for t in one.tasks()) and any(t.em for t in one.tasks())
 
 
 def test_cli_run_and_resume(real_corpus: Path, official_questions: Path, tmp_path: Path) -> None:

@@ -42,7 +42,7 @@ def test_library_imports_and_flight_seed_recalled_first(shared_dir: Path, pool: 
     dblp = pool.recall(RecallRequest(task="Who wrote paper X?", intent="dblp", strategy="static", k=4))
     other = pool.recall(RecallRequest(task="How many papers?", intent="dblp", strategy="static", k=4))
     assert [r.intent for r in dblp] == ["dblp"] * 3 and [r.id for r in dblp] == [r.id for r in other]
-    mixed = pool.recall(RecallRequest(task="x", intent="dblp", strategy="static", k=4, use_s3=False))
+    mixed = pool.recall(RecallRequest(task="x", intent="dblp", strategy="static", k=4, terms=["s1", "s2"]))
     assert {r.intent for r in mixed} != {"dblp"}
 
 

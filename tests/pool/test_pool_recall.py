@@ -46,14 +46,14 @@ def test_goal_step1_uses_query_and_reuses_it_later(filled: ExperiencePool) -> No
 
 def test_hybrid_switches_from_query_to_trajectory(filled: ExperiencePool) -> None:
     task = "who collaborated with Chao Zhang in dblp"
-    step1 = filled.recall(RecallRequest(task=task, k=1, use_s3=False))
+    step1 = filled.recall(RecallRequest(task=task, k=1, terms=["s1", "s2"]))
     assert step1[0].task == task and step1[0].s1 == pytest.approx(1.0, abs=1e-5)  # query vs stored query
     steps = [Step(thought=f"use LoadGraph {task}", tool="LoadGraph", arguments={"raw": f"loadgraph {task}"})]
-    step2 = filled.recall(RecallRequest(task=task, k=4, use_s3=False, steps_so_far=steps))
+    step2 = filled.recall(RecallRequest(task=task, k=4, terms=["s1", "s2"], steps_so_far=steps))
     by_id = {r.task: r for r in step2}
     assert by_id[task].s2 == 1.0 and by_id["what was the opening price of coffee on monday"].s2 == 0.0
     assert step2[0].task == task
-    process = filled.recall(RecallRequest(task=task, k=4, strategy="process", use_s3=False))
+    process = filled.recall(RecallRequest(task=task, k=4, strategy="process", terms=["s1", "s2"]))
     assert process[0].s1 < step1[0].s1  # process at step 1 compares the query with stored trajectories
 
 
@@ -67,7 +67,7 @@ def test_every_result_carries_terms_and_score(filled: ExperiencePool) -> None:
 
 
 def test_switches_drop_terms(filled: ExperiencePool) -> None:
-    out = filled.recall(RecallRequest(task="coffee price", intent="coffee", k=4, use_s1=False, use_s2=False))
+    out = filled.recall(RecallRequest(task="coffee price", intent="coffee", k=4, terms=["s3"]))
     assert all(r.score == r.s3 for r in out)
 
 

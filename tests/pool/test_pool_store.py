@@ -26,7 +26,7 @@ def test_migrations_apply_in_order_on_an_old_pool(tmp_path: Path) -> None:
     old.close()
     pool = ExperiencePool.open(path, HashEmbedder(), intent_labels=None)
     try:
-        names = [r[0] for r in pool.store.con.execute("SELECT name FROM migrations ORDER BY name").fetchall()]
+        names = pool.store.applied_migrations()
         assert names == [name for name, _ in MIGRATIONS]
         assert pool.store.schema_version == SCHEMA_VERSION
     finally:

@@ -36,8 +36,8 @@ def test_intent_match() -> None:
 def test_combine_switches_and_lambdas() -> None:
     s1, s2, s3 = (np.array([v], np.float32) for v in (0.5, 0.25, 1.0))
     assert combine(s1, s2, s3, RecallRequest(task="t")).tolist() == [1.75]
-    assert combine(s1, s2, s3, RecallRequest(task="t", use_s3=False)).tolist() == [0.75]
-    assert combine(s1, s2, s3, RecallRequest(task="t", use_s1=False, use_s2=False)).tolist() == [1.0]
+    assert combine(s1, s2, s3, RecallRequest(task="t", terms=["s1", "s2"])).tolist() == [0.75]
+    assert combine(s1, s2, s3, RecallRequest(task="t", terms=["s3"])).tolist() == [1.0]
     assert combine(s1, s2, s3, RecallRequest(task="t", lambdas=(2, 0, 1))).tolist() == [2.0]
 
 

@@ -230,3 +230,27 @@ def test_corrupt_or_foreign_pool_file_is_refused_untouched(real_corpus: Path, co
 
     anyio.run(main)
     assert path.read_bytes() == before
+
+
+def test_pool_tools_take_the_pool_models_fields(real_corpus: Path) -> None:
+    """One typed path: the MCP schemas are RecallRequest/RecordRequest (names, bounds, descriptions)."""
+    from seer.pool import RecallRequest, RecordRequest
+
+    async def main() -> None:
+        async with Client(stdio_params(real_corpus)) as client:
+            tools = {t.name: t for t in (await client.list_tools()).tools}
+            for name, model in (("recall_experiences", RecallRequest), ("record_trajectory", RecordRequest)):
+                props = tools[name].input_schema["properties"]
+                assert set(props) == set(model.model_fields) - {"intent_source"}, name
+                for field, info in model.model_fields.items():
+                    if field in props:
+                        assert props[field].get("description") == info.description, field
+                assert tools[name].annotations.read_only_hint is False  # recall counts usage
+            recall = tools["recall_experiences"].input_schema
+            assert recall["properties"]["k"]["maximum"] == 32 and recall["required"] == ["task"]
+            bad = await client.call_tool("recall_experiences", {"task": "x", "terms": ["s4"]})
+            assert bad.is_error and "terms" in text(bad)
+            out = await structured(client, "recall_experiences", {"task": "coffee", "terms": ["s3"], "k": 2})
+            assert out["intent_source"] == "inferred" and out["intent"] == "coffee"
+
+    anyio.run(main)

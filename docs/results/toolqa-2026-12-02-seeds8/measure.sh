@@ -17,7 +17,7 @@ case "$4" in
   empty) SEEDS=none ;;
   oracle240) SEEDS=$D/seed_library.json ;;
 esac
-exec .venv/bin/seer-mcp run toolqa --methods "$1" --domains $DOMAINS --level "$3" \
+exec .venv/bin/python -m seer.seer_mcp.cli run toolqa --methods "$1" --domains $DOMAINS --level "$3" \
   --limit $LIMIT --batches 10 --k 4 --protocol "${5:-online}" --model default --intent server \
   --on-error feedback --corpus $D/external_corpus --questions $D/questions --seeds "$SEEDS" \
   --out "$2" --seed 0 "${@:6}"
