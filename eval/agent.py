@@ -25,7 +25,7 @@ from seer.eval import prompts
 from seer.eval.models.base import ContextOverflowError, Generation
 from seer.pool.models import Order, Strategy, Term  # the wire types of recall_experiences, defined once
 from seer.tools.errors import ToolError
-from seer.tools.protocol import format_text_call, parse_text_call
+from seer.tools.protocol import CALL_BEGIN, CALL_END, format_text_call, parse_text_call
 
 POOL_TOOLS = frozenset({"recall_experiences", "record_trajectory", "forget_experience"})
 OBSERVATION_LIMIT = 2048
@@ -295,7 +295,7 @@ class Agent:
         if mode == "json":
             return {"schema": prompts.call_schema(names), "max_tokens": self.config.max_tokens}
         if mode == "text":
-            return {"stop": [prompts.CALL_END], "max_tokens": self.config.max_tokens}
+            return {"stop": [CALL_END], "max_tokens": self.config.max_tokens}
         native = [{"type": "function", "function": {"name": t["name"], "description": t["description"],
                                                     "parameters": t["schema"]}} for t in self.tools]
         return {"tools": native, "max_tokens": self.config.max_tokens}
@@ -316,7 +316,7 @@ class Agent:
                           None, raw)
 
 
-_CALL_RE = re.compile(re.escape(prompts.CALL_BEGIN) + r"\s*(?P<call>.*?)\s*(?:" + re.escape(prompts.CALL_END)
+_CALL_RE = re.compile(re.escape(CALL_BEGIN) + r"\s*(?P<call>.*?)\s*(?:" + re.escape(CALL_END)
                       + r"|$)", re.DOTALL)
 _STEP_PREFIX = re.compile(r"^\s*Step\s*\d+\s*:\s*")
 

@@ -14,10 +14,11 @@ from importlib import resources
 from string import Template
 from typing import Any, Protocol
 
-INTENTS = ("flight", "coffee", "yelp", "airbnb", "dblp", "agenda", "scirex", "gsm8k")
+from seer.pool.intent import TOOLQA_INTENTS
+
+INTENTS = tuple(TOOLQA_INTENTS)
 """The closed ToolQA intent label set (the SEER paper's classifier labels)."""
 
-CALL_BEGIN, CALL_END = "<CALL_BEGIN>", "<CALL_END>"
 THOUGHT_MAX = 120  # one short sentence: every generated token costs ~0.1 s on 2 CPU cores
 ARGS_MAX = 600
 

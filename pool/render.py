@@ -8,32 +8,21 @@ from collections.abc import Sequence
 from typing import Any
 
 from seer.pool.models import Step
+from seer.tools.protocol import CALL_BEGIN, CALL_END
+from seer.tools.specs import TOOL_SPECS
 
-CALL_BEGIN = "<CALL_BEGIN>"
-CALL_END = "<CALL_END>"
 OBSERVATION_LIMIT = 300  # demonstrations stay compact: prompt tokens dominate a small CPU model's cost
 RETRIEVAL_PLACEHOLDER = "[retrieved passages omitted]"
 RETRIEVAL_LIMIT = 200
 
-# ToolQA argument names (architecture.md); multi-argument tools split their text on ", ".
+# ToolQA argument names, from the tool specs; multi-argument tools split their text on ", ".
 TOOL_ARGUMENTS: dict[str, tuple[str, ...]] = {
-    "LoadDB": ("target_db",),
-    "FilterDB": ("condition",),
-    "GetValue": ("column",),
-    "SQLInterpreter": ("query",),
-    "PythonInterpreter": ("code",),
-    "Calculate": ("expression",),
-    "RetrieveAgenda": ("query",),
-    "RetrieveScirex": ("query",),
-    "LoadGraph": ("graph",),
-    "NeighbourCheck": ("graph", "node"),
-    "NodeCheck": ("graph", "node"),
-    "EdgeCheck": ("graph", "node1", "node2"),
-    "Finish": ("answer",),
+    spec.name: tuple(spec.parameters.get("properties", {})) for spec in TOOL_SPECS
 }
 
 _STEP_RE = re.compile(
-    r"^\s*Step\s*(\d+)\s*:\s*(?P<thought>.*?)\s*<CALL_BEGIN>\s*(?P<tool>[A-Za-z_][\w]*)\[(?P<args>.*)\]\s*<CALL_END>\s*$",
+    rf"^\s*Step\s*(\d+)\s*:\s*(?P<thought>.*?)\s*{re.escape(CALL_BEGIN)}\s*(?P<tool>[A-Za-z_][\w]*)\[(?P<args>.*)\]"
+    rf"\s*{re.escape(CALL_END)}\s*$",
     re.DOTALL,
 )
 

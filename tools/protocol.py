@@ -9,6 +9,9 @@ from typing import Any
 from seer.tools.errors import ToolError
 from seer.tools.specs import SPECS_BY_NAME
 
+CALL_BEGIN, CALL_END = "<CALL_BEGIN>", "<CALL_END>"
+"""Markers around a call in the reference's step text: ``Step N: thought <CALL_BEGIN>Tool[a]<CALL_END>``."""
+
 _CALL = re.compile(r"^\s*(?P<name>\w+)\s*(?P<open>[\[(])(?P<body>.*)(?P<close>[\])])\s*$", re.DOTALL)
 _CLOSERS = {"[": "]", "(": ")"}
 

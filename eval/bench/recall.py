@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 
 from seer.pool import ExperiencePool, HashEmbedder, RecallRequest, RecordRequest, Step
+from seer.pool.intent import TOOLQA_INTENTS
 from seer.pool.render import render_steps, template_key
 
-INTENTS = ("flight", "coffee", "yelp", "airbnb", "dblp", "scirex", "agenda", "gsm8k")
+INTENTS = tuple(TOOLQA_INTENTS)
 CHAINS: dict[str, list[list[str]]] = {
     "flight": [
         ["LoadDB", "FilterDB", "GetValue", "Finish"],

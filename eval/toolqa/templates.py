@@ -164,7 +164,7 @@ def write_seed_experiences(
     each step's observation is real; without it observations stay empty. Returns the record count.
     The records seed the ``static`` baseline and never repeat an evaluation question.
     """
-    from seer.tools.protocol import format_text_call
+    from seer.tools.protocol import CALL_BEGIN, CALL_END, format_text_call
 
     records = []
     for n, inst in enumerate(instances, 1):
@@ -172,7 +172,7 @@ def write_seed_experiences(
         lines, full = [], [f"Question: {inst.question}"]
         for i, step in enumerate(steps, 1):
             call = format_text_call(step["tool"], step["arguments"])
-            lines.append(f"Step {i}: {step['thought']} <CALL_BEGIN>{call}<CALL_END>")
+            lines.append(f"Step {i}: {step['thought']} {CALL_BEGIN}{call}{CALL_END}")
             full += [lines[-1], f"Result {i}: {step['observation']}"]
         records.append(
             {

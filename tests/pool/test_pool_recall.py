@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from seer.pool import ExperiencePool, HashEmbedder, RecallRequest, Step
-from seer.pool.recall import combine
+from seer.pool import ExperiencePool, HashEmbedder, RecallRequest, Step, import_file
 
 
 @pytest.fixture
@@ -71,10 +71,25 @@ def test_switches_drop_terms(filled: ExperiencePool) -> None:
     assert all(r.score == r.s3 for r in out)
 
 
-def test_static_and_random(filled: ExperiencePool) -> None:
-    a = filled.recall(RecallRequest(task="x", strategy="static", k=2))
-    b = filled.recall(RecallRequest(task="completely different", strategy="static", k=2))
-    assert [r.id for r in a] == [r.id for r in b]
+def test_static_and_random(filled: ExperiencePool, tmp_path: Path) -> None:
+    done = "Step 2: Done. <CALL_BEGIN>Finish[1]<CALL_END>"
+    library = [
+        {"id": f"s{i}", "class": intent, "question": question,
+         "steps": [f"Step 1: Look it up. <CALL_BEGIN>{tool}<CALL_END>", done]}
+        for i, (intent, question, tool) in enumerate([
+            ("dblp", "How many papers did Ann write?", "LoadGraph[dblp]"),
+            ("flight", "Was flight AA1 cancelled?", "LoadDB[flights]"),
+            ("dblp", "Who cited paper P?", "LoadGraph[dblp]"),
+        ])
+    ]
+    (tmp_path / "library.json").write_text(json.dumps(library))
+    import_file(filled, tmp_path / "library.json")
+    seeds = {e.id: e.task for e in filled.experiences() if e.judge_kind == "seed"}
+    assert len(seeds) == 3
+    for task in ("x", "completely different: who collaborated with Chao Zhang"):
+        got = filled.recall(RecallRequest(task=task, intent="dblp", strategy="static", k=4))
+        # the intent's seeds in library order, never the recorded (non-seed) dblp experiences
+        assert [r.task for r in got] == ["How many papers did Ann write?", "Who cited paper P?"]
     r1 = filled.recall(RecallRequest(task="x", strategy="random", k=2, seed=3))
     r2 = filled.recall(RecallRequest(task="y", strategy="random", k=2, seed=3))
     assert [r.id for r in r1] == [r.id for r in r2]
@@ -140,7 +155,7 @@ def _brute_force(cols: dict, req: RecallRequest, vec: np.ndarray, column: str, t
         [len(tools & set(json.loads(c))) / len(tools) if tools else 0.0 for c in cols["tool_chain"]]
     )
     s3 = (cols["intent"] == req.intent).astype(np.float32)
-    score = combine(s1.astype(np.float32), s2.astype(np.float32), s3, req)
+    score = s1.astype(np.float32) + s2.astype(np.float32) + s3  # all terms, all weights 1: the paper's sum
     return [str(cols["id"][i]) for i in np.argsort(-score, kind="stable")[: req.k]]
 
 
@@ -189,7 +204,7 @@ def test_blend_averages_trajectory_and_question_similarity(tmp_path: Path, thres
         s1 = ((1 + cols["trajectory_embedding"] @ vec) / 2 + (1 + cols["query_embedding"] @ goal) / 2) / 2
         s2 = np.array([float("LoadDB" in c) for c in cols["tool_chain"]])
         s3 = (cols["intent"] == "flight").astype(np.float32)
-        score = combine(s1.astype(np.float32), s2.astype(np.float32), s3, req)
+        score = s1.astype(np.float32) + s2.astype(np.float32) + s3
         expected = [str(cols["id"][i]) for i in np.argsort(-score, kind="stable")[:4]]
         got = pool.recall(req)
         assert [r.id for r in got] == expected
