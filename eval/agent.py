@@ -149,9 +149,6 @@ class FinalStep:
     steps: list[ActionStep]
     recalled_ids: list[str]
 
-    def pool_steps(self) -> list[dict[str, Any]]:
-        return [s.as_pool_step() for s in self.steps if s.tool]
-
 
 AgentEvent = IntentStep | ActionStep | FinalStep
 

@@ -11,6 +11,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,7 +32,6 @@ from seer.eval.runner import (
     pool_file,
     run_methods,
 )
-from seer.seer_mcp import __version__
 
 
 class RunConfig(BaseModel):
@@ -187,7 +187,7 @@ async def execute(config: RunConfig, out: Path, *, model: Any = None, show_progr
 
     log = RunLog(out / "runlog.jsonl")
     if not log.exists():
-        log.append(RunHeader(run=config.run, config=config.model_dump(), seer_version=__version__))
+        log.append(RunHeader(run=config.run, config=config.model_dump(), seer_version=version("seer-mcp")))
     corpus, qdir = resolve_data(config)
     questions = []
     for domain in config.domains:
