@@ -66,9 +66,9 @@ class RunConfig(BaseModel):
 DEMO = {
     "methods": ["react", "seer"],
     "domains": ["coffee", "flight"],
-    # Measured here: 1-3 minutes per question on 2 busy CPU cores, so 4 per domain keeps the demo
-    # near 20 minutes; raise --limit for a real measurement.
-    "limit": 4,
+    # react ~30 and seer ~70 CPU seconds per question with the 1.5B (ToolQA-easy m25 run): 3 per domain,
+    # the two methods side by side on one core each, keeps the demo near 10 minutes on 2 idle cores
+    "limit": 3,
     "batches": 2,
     "k": 4,
     "protocol": "online",
@@ -214,7 +214,8 @@ async def execute(config: RunConfig, out: Path, *, model: Any = None, show_progr
         on_error=config.on_error,
         intent=config.intent,
     )
-    settings = RunSettings(immediate=config.immediate, agent=agent, source=getattr(model, "name", ""))
+    settings = RunSettings(immediate=config.immediate, agent=agent, source=getattr(model, "name", ""),
+                           measure_cpu=not parallel)
     if config.server:
         connect = http_connector(config.server)
     else:
@@ -369,7 +370,8 @@ def _csv(value: str) -> list[str]:
     "--parallel",
     is_flag=True,
     help="Run the methods at once, each with its own copy of the model (one core each for the embedded "
-    "model); results are the same as one after the other.",
+    "model); results are the same as one after the other, but CPU seconds per task are not logged (the "
+    "process's CPU time would mix the methods): compare costs with separate runs.",
 )
 @click.option("--resume", is_flag=True, help="Continue the run in --out, skipping finished tasks.")
 @click.option(

@@ -116,6 +116,7 @@ class RunSettings:
     immediate: bool = False  # record each success at once instead of at the batch end
     agent: AgentConfig = field(default_factory=AgentConfig)
     source: str = ""  # model name recorded with each experience
+    measure_cpu: bool = True  # off when methods share this process (--parallel): its CPU time mixes them
 
 
 ClientFactory = Callable[[Method], AbstractAsyncContextManager[McpClient]]
@@ -284,7 +285,8 @@ class Runner:
         else:
             task.record = RecordLog(status="buffered", reason="recorded at the batch end")
         task.seconds = time.perf_counter() - start
-        task.cpu_seconds = time.process_time() - cpu_start  # comparable when runs share cores
+        if self.settings.measure_cpu:  # comparable when runs share cores; 0: not measured
+            task.cpu_seconds = time.process_time() - cpu_start
         return task
 
     async def flush(
