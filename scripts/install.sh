@@ -4,6 +4,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+# bubblewrap: the isolation boundary of the PythonInterpreter tool (it refuses to run code without it)
+if ! command -v bwrap > /dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
+    echo "Installing bubblewrap (the PythonInterpreter sandbox) ..."
+    apt-get install -y -q bubblewrap > /dev/null 2>&1 \
+      || { apt-get update -q > /dev/null && apt-get install -y -q bubblewrap > /dev/null; }
+  else
+    echo "WARNING: bubblewrap (bwrap) is missing, so PythonInterpreter will refuse to run code;" \
+      "install it (Debian/Ubuntu: sudo apt-get install bubblewrap)." >&2
+  fi
+fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 # Portable llama.cpp build: the default -march=native build is slower to build and can crash on another CPU.

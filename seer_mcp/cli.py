@@ -73,6 +73,12 @@ class _LazyGroup(click.Group):
     show_default=True,
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
 )
+@click.option(
+    "--unsafe-python-sandbox",
+    is_flag=True,
+    help="UNSAFE: run PythonInterpreter without the bubblewrap boundary (its own user and namespaces), with "
+    "only an audit hook between model-written code and this server's process, files and environment.",
+)
 @click.version_option(package_name="seer-mcp")
 @click.pass_context
 def main(
@@ -83,6 +89,7 @@ def main(
     embedder: str,
     seeds: Path | None,
     log_level: str,
+    unsafe_python_sandbox: bool,
 ) -> None:
     """Serve the ToolQA tools plus stepwise experience recall over MCP (stdio by default)."""
     if ctx.invoked_subcommand is not None:
@@ -96,7 +103,12 @@ def main(
         from seer.eval.toolqa.data import default_corpus
 
         corpus = default_corpus()
-    config = ServerConfig(corpus=corpus, pool=pool_name, embedder=embedder, seeds=seeds)
+    if unsafe_python_sandbox:
+        logging.getLogger("seer").warning(
+            "--unsafe-python-sandbox: PythonInterpreter runs model-written code WITHOUT its boundary"
+        )
+    config = ServerConfig(corpus=corpus, pool=pool_name, embedder=embedder, seeds=seeds,
+                          python_isolation="audit-hook" if unsafe_python_sandbox else "namespaces")
     server = build_server(config)
     try:
         if http:

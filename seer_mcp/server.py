@@ -10,7 +10,7 @@ import operator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
@@ -24,6 +24,7 @@ from seer.seer_mcp import __version__
 from seer.seer_mcp.pool_service import PoolService
 from seer.seer_mcp.sessions import ClientStates, client_key
 from seer.tools import TOOL_SPECS, Corpus, ToolError, ToolSession, ToolSpec
+from seer.tools.python_sandbox import SandboxLimits
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class ServerConfig:
     pool: str = "default"
     embedder: str = "default"
     seeds: Path | None = None
+    python_isolation: Literal["namespaces", "audit-hook"] = "namespaces"  # audit-hook: unsafe opt-in
     max_clients: int = 1024
     client_idle_ttl_s: float = 3600.0
 
@@ -158,7 +160,9 @@ def build_server(config: ServerConfig, *, pool_service: PoolService | None = Non
     """Build the MCP server: 13 ToolQA tools, recall/record/forget, pool stats, a recall prompt."""
     corpus = Corpus(config.corpus, cache_dir() / "corpus")
     states: ClientStates[ToolSession] = ClientStates(
-        lambda: ToolSession(corpus), config.max_clients, config.client_idle_ttl_s
+        lambda: ToolSession(corpus, python_limits=SandboxLimits(isolation=config.python_isolation)),
+        config.max_clients,
+        config.client_idle_ttl_s,
     )
     pools = pool_service or PoolService(config.pool, config.embedder, config.seeds)
     server = MCPServer("seer", instructions=instructions(), version=__version__, log_level="WARNING")
