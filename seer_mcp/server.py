@@ -65,6 +65,8 @@ def _request_key(ctx: Context) -> str:
     return client_key(session_id, ctx.request_context.meta, headers)
 
 
+TOOL_DEADLINE_S = 60.0  # per tool call; the tools' own limits (SQL 10 s, Python 5 s) are shorter
+
 _JSON_TYPES: dict[str, Any] = {"string": str, "number": float, "integer": int, "boolean": bool}
 
 
@@ -86,15 +88,19 @@ def _tool_function(spec: ToolSpec, states: ClientStates[ToolSession]) -> Any:
                 return entry.state.call(spec.name, arguments)
 
         try:
-            return await anyio.to_thread.run_sync(run)
+            with anyio.fail_after(TOOL_DEADLINE_S):  # the client is answered; the worker thread may linger
+                return await anyio.to_thread.run_sync(run, abandon_on_cancel=True)
         except ToolError as exc:
             raise MCPToolError(f"{spec.name}: {exc}") from exc
+        except TimeoutError as exc:
+            raise MCPToolError(f"{spec.name}: the call took longer than {TOOL_DEADLINE_S:g} s") from exc
 
     params = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)]
     properties = spec.parameters.get("properties", {})
     required = set(spec.parameters.get("required", properties))
     for name, schema in properties.items():
-        annotation = Annotated[_python_type(schema), Field(description=schema.get("description", ""))]  # type: ignore[valid-type]
+        bounds = Field(description=schema.get("description", ""), max_length=schema.get("maxLength"))
+        annotation = Annotated[_python_type(schema), bounds]  # type: ignore[valid-type]
         default = inspect.Parameter.empty if name in required else schema.get("default", "")
         params.append(
             inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)

@@ -133,6 +133,10 @@ def format_number(value: Any) -> str:
 
 def calculate(expression: str) -> str:
     """Evaluate ``expression`` safely, e.g. ``"(-17)-(-7)"`` -> ``"-10"``."""
+    if len(expression) > MAX_LENGTH:  # before any regular expression sees it
+        raise ToolError(
+            f"Illegal Mathematical Expression: the formula is longer than {MAX_LENGTH} characters."
+        )
     text = _normalise(expression)
     if not text:
         raise ToolError("Illegal Mathematical Expression: the formula is empty.")

@@ -49,6 +49,10 @@ def validate_arguments(spec: ToolSpec, arguments: Any) -> dict[str, Any]:
                 f"The argument {field!r} of {spec.name} must be a {' or '.join(kinds)}, "
                 f"not {type(value).__name__}."
             )
+        limit = props[field].get("maxLength")
+        if limit is not None and isinstance(value, str) and len(value) > limit:
+            raise ToolError(f"The argument {field!r} of {spec.name} is {len(value):,} characters long; "
+                            f"the limit is {limit:,}.")
         checked[field] = value
     return checked
 

@@ -17,11 +17,23 @@ class ToolSpec:
     text_args: tuple[str, ...]
 
 
+MAX_ARGUMENT_CHARS = 2_000
+"""Longest text argument, checked before any parsing (no tool input is ever longer in ToolQA)."""
+LONG_ARGUMENT_CHARS = {"code": 20_000, "query": 8_000}  # Python programs and SQL may run longer
+
+
+def _property(name: str, kind: str | list[str], text: str) -> dict[str, Any]:
+    prop: dict[str, Any] = {"type": kind, "description": text}
+    if "string" in ([kind] if isinstance(kind, str) else kind):
+        prop["maxLength"] = LONG_ARGUMENT_CHARS.get(name, MAX_ARGUMENT_CHARS)
+    return prop
+
+
 def _schema(**props: tuple[str | list[str], str]) -> dict[str, Any]:
-    """A closed JSON object schema whose properties are all required."""
+    """A closed JSON object schema whose properties are all required; text arguments are bounded."""
     return {
         "type": "object",
-        "properties": {name: {"type": kind, "description": text} for name, (kind, text) in props.items()},
+        "properties": {name: _property(name, kind, text) for name, (kind, text) in props.items()},
         "required": list(props),
         "additionalProperties": False,
     }

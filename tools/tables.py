@@ -17,8 +17,8 @@ from seer.tools.tablebuild import Column, render_sql
 
 OPERATORS = (">=", "<=", "!=", "==", "=", ">", "<")
 _SQL_OPS = {">=": ">=", "<=": "<=", "!=": "<>", "==": "=", "=": "=", ">": ">", "<": "<"}
-# a comma starts a new condition only when what follows looks like "column<op>"
-_SPLIT = re.compile(r",\s*(?=[^,<>=!]+(?:>=|<=|!=|==|=|>|<))")
+# a comma starts a new condition only when what follows it (up to the next comma) looks like "column<op>"
+_STARTS_CONDITION = re.compile(r"\s*[^,<>=!]+(?:>=|<=|!=|==|=|>|<)")
 # ToolQA's GetValue refused lists whose sys.getsizeof exceeded 1024 bytes: 56 + 8 * n > 1024
 MAX_VALUES = 121
 
@@ -56,10 +56,21 @@ def _unquote(text: str) -> str:
     return text
 
 
+def split_conditions(argument: str) -> list[str]:
+    """Split at the commas that start a condition, in linear time (each piece is matched once)."""
+    parts: list[str] = []
+    for piece in argument.split(","):
+        if parts and not _STARTS_CONDITION.match(piece):
+            parts[-1] += "," + piece  # a comma inside a value: "price=$1,060"
+        else:
+            parts.append(piece)
+    return parts
+
+
 def parse_conditions(table: Table, argument: str) -> list[Condition]:
     """Split ``"Date=2002-04-15, Close>100"`` into resolved conditions."""
     conditions: list[Condition] = []
-    for raw in _SPLIT.split(argument.strip()):
+    for raw in split_conditions(argument.strip()):
         text = raw.strip()
         if not text:
             continue
