@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 Strategy = Literal["static", "random", "goal", "process", "hybrid", "blend"]
 IntentSource = Literal["caller", "inferred", "gold", "seed"]
@@ -23,6 +24,15 @@ class PoolLockedError(PoolError):
     """The pool file is open for writing in another process (DuckDB allows one writer)."""
 
 
+MAX_TASK_CHARS = 4_000
+MAX_STEPS = 50
+MAX_THOUGHT_CHARS = 2_000
+MAX_OBSERVATION_CHARS = 8_000
+MAX_ARGUMENTS_CHARS = 20_000  # as JSON: a PythonInterpreter program fits
+MAX_ANSWER_CHARS = 2_000
+MAX_IDS = 256
+
+
 class Step(BaseModel):
     """One tool step of a trajectory: the thought, the call, its result and whether it succeeded."""
 
@@ -33,6 +43,19 @@ class Step(BaseModel):
     arguments: dict[str, Any] = Field(default_factory=dict, description="The call's arguments")
     observation: str = Field(default="", description="The tool's result (optional for recall)")
     ok: bool = Field(default=True, description="False when the call returned an error")
+
+
+def _bounded(step: Step) -> Step:
+    """What a client sends is bounded (a recorded step is shown to other agents as a demonstration)."""
+    for name, value, limit in (("thought", step.thought, MAX_THOUGHT_CHARS), ("tool", step.tool, 100),
+                               ("observation", step.observation, MAX_OBSERVATION_CHARS),
+                               ("arguments", json.dumps(step.arguments, default=str), MAX_ARGUMENTS_CHARS)):
+        if len(value) > limit:
+            raise ValueError(f"a step's {name} is {len(value):,} characters long; the limit is {limit:,}")
+    return step
+
+
+StepIn = Annotated[Step, AfterValidator(_bounded)]
 
 
 class Experience(BaseModel):
@@ -67,8 +90,9 @@ class RecallRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    task: str = Field(description="The user's task / question")
-    steps_so_far: list[Step] = Field(default_factory=list, description="Tool calls made so far in this task")
+    task: str = Field(max_length=MAX_TASK_CHARS, description="The user's task / question")
+    steps_so_far: list[StepIn] = Field(default_factory=list, max_length=MAX_STEPS,
+                                     description="Tool calls made so far in this task")
     intent: str | None = Field(default=None, description="Task intent label; inferred when omitted")
     k: int = Field(default=4, ge=0, le=32, description="How many demonstrations")
     strategy: Strategy = Field(
@@ -122,9 +146,9 @@ class RecordRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    task: str = Field(description="The task / question")
-    steps: list[Step] = Field(description="All tool calls with observations")
-    final_answer: str = Field(default="", description="The answer given")
+    task: str = Field(max_length=MAX_TASK_CHARS, description="The task / question")
+    steps: list[StepIn] = Field(max_length=MAX_STEPS, description="All tool calls with observations")
+    final_answer: str = Field(default="", max_length=MAX_ANSWER_CHARS, description="The answer given")
     success: bool = Field(description="Judged successful; only successes are stored")
     judge: str = Field(default="unknown", description="Who judged: exact_match, llm_gold, self, user, ...")
     judge_verdict: str = Field(default="", description="The judge's verdict text (optional)")
@@ -132,7 +156,8 @@ class RecordRequest(BaseModel):
     intent_source: IntentSource | None = None
     source_task_id: str | None = Field(default=None, description="Benchmark task id, if any")
     model: str | None = Field(default=None, description="The model that produced the trajectory")
-    recalled_ids: list[str] = Field(default_factory=list, description="Experience ids recalled for this task")
+    recalled_ids: list[str] = Field(default_factory=list, max_length=MAX_IDS,
+                                    description="Experience ids recalled for this task")
 
     @field_validator("task")
     @classmethod

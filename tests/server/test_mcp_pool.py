@@ -254,3 +254,26 @@ def test_pool_tools_take_the_pool_models_fields(real_corpus: Path) -> None:
             assert out["intent_source"] == "inferred" and out["intent"] == "coffee"
 
     anyio.run(main)
+
+
+def test_oversized_records_are_refused_naming_the_field_and_limit(real_corpus: Path) -> None:
+    async def main() -> None:
+        async with Client(stdio_params(real_corpus)) as client:
+            size = {"task": "coffee", "k": 32}
+            before = (await structured(client, "recall_experiences", size))["pool_size"]
+            huge = record_args(1)
+            huge["steps"][1]["observation"] = "x" * 1_000_000
+            many = record_args(2) | {"steps": coffee_steps("2001-12-06") * 1_250}  # 5,000 steps
+            long_task = record_args(3) | {"task": "what " * 2_000}
+            for args, words in ((huge, ("observation", "8,000")), (many, ("steps", "50")),
+                                (long_task, ("task", "4000"))):
+                result = await client.call_tool("record_trajectory", args)
+                assert result.is_error, args["task"][:40]
+                message = text(result)
+                assert all(w in message for w in words), message[:300]
+            recall = await client.call_tool("recall_experiences",
+                                            {"task": "x", "steps_so_far": many["steps"]})
+            assert recall.is_error and "50" in text(recall)
+            assert (await structured(client, "recall_experiences", size))["pool_size"] == before
+
+    anyio.run(main)
