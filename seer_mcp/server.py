@@ -178,8 +178,11 @@ def build_server(config: ServerConfig, *, pool_service: PoolService | None = Non
             _tool_function(spec, states),
             name=spec.name,
             description=spec.description,
-            annotations=ToolAnnotations(read_only_hint=spec.name in _READ_ONLY_TOOLS, open_world_hint=False),
-            structured_output=False,
+            # the others change only the caller's own session state (a loaded table, filters, graphs,
+            # the final answer) or run code in a throw-away sandbox: never destructive
+            annotations=ToolAnnotations(read_only_hint=spec.name in _READ_ONLY_TOOLS, destructive_hint=False,
+                                        idempotent_hint=spec.name != "FilterDB", open_world_hint=False),
+            structured_output=True,
         )
 
     async def recall_experiences(request: RecallRequest) -> dict[str, Any]:
@@ -219,6 +222,7 @@ def build_server(config: ServerConfig, *, pool_service: PoolService | None = Non
     )
     async def pool_stats() -> str:
         stats = await _pool_call("pool stats", pools.stats)
+        stats.pop("path", None)  # clients see the pool's name, never the server's file system
         return json.dumps(stats, indent=2, default=str)
 
     @server.resource(

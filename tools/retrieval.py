@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 from pathlib import Path
@@ -12,6 +13,8 @@ import numpy as np
 from bm25s.stopwords import STOPWORDS_EN
 
 from seer.tools.errors import ToolError
+
+logging.getLogger("bm25s").setLevel(logging.NOTSET)  # bm25s sets DEBUG on import; follow the host's level
 
 TOP_K = 3
 NO_MATCH = "There is no information that can be matched in the database. Please try another query."

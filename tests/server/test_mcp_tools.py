@@ -173,3 +173,33 @@ def test_errors_are_tool_errors_and_server_stays_up(real_corpus: Path) -> None:
             assert "42.75" in rows
 
     anyio.run(main)
+
+
+
+def test_honest_metadata_structured_results_and_quiet_logs(
+    real_corpus: Path, http_server_factory: type[HttpServer]
+) -> None:
+    """Annotations match behaviour, every tool has an output schema and structured content, logging follows
+    --log-level (WARNING by default: no third-party DEBUG lines), and no server path reaches a client."""
+    import os
+
+    server = http_server_factory(real_corpus).start()
+    stateful = {"LoadDB", "FilterDB", "LoadGraph", "PythonInterpreter", "Finish"}
+
+    async def main() -> None:
+        async with Client(server.url) as client:
+            tools = {t.name: t for t in (await client.list_tools()).tools}
+            for name, tool in tools.items():
+                assert tool.output_schema is not None, name
+                hints = tool.annotations
+                assert hints is not None and hints.destructive_hint is (name == "forget_experience"), name
+                assert not (name in stateful and hints.read_only_hint), name
+            result = await client.call_tool("RetrieveScirex", {"query": "Mean_IoU FRRN Cityscapes"})
+            assert not result.is_error and result.structured_content == {"result": result.content[0].text}
+            body = (await client.read_resource("seer://pool/stats")).contents[0].text
+            assert os.environ["SEER_HOME"] not in body and "path" not in json.loads(body)
+
+    anyio.run(main)
+    server.stop()
+    assert server.proc is not None and server.proc.stderr is not None
+    assert "DEBUG" not in server.proc.stderr.read().decode()
