@@ -27,7 +27,7 @@ from seer.pool.models import Order, Strategy, Term  # the wire types of recall_e
 from seer.tools.errors import ToolError
 from seer.tools.protocol import CALL_BEGIN, CALL_END, format_text_call, parse_text_call
 
-POOL_TOOLS = frozenset({"recall_experiences", "record_trajectory", "forget_experience"})
+POOL_TOOLS = frozenset({"recall_experiences", "record_trajectory", "forget_experience", "open_session"})
 OBSERVATION_LIMIT = 2048
 Mode = Literal["json", "text", "native"]
 Layout = Literal["replace", "incremental"]
@@ -173,6 +173,7 @@ class Agent:
         self.client, self.model, self.config = client, model, config or AgentConfig()
         self.tools: list[dict[str, Any]] = []
         self.system = ""
+        self.issues_sessions = False
 
     async def setup(self) -> Agent:
         """List the server's tools and build the static system prefix (once per run)."""
@@ -180,13 +181,14 @@ class Agent:
         self.tools = [{"name": t.name, "description": t.description or "", "schema": t.input_schema,
                        "args": list((t.input_schema or {}).get("properties", {}))}
                       for t in listed if t.name not in POOL_TOOLS]
+        self.issues_sessions = any(t.name == "open_session" for t in listed)
         self.system = prompts.system_prompt(self.tools, self.config.mode, self.config.max_steps)
         return self
 
     async def run(self, question: str, *, task_id: str, gold_intent: str | None = None,
                   exclude_task_id: str | None = None) -> AsyncIterator[AgentEvent]:
         """Solve one task: intent once, then up to ``max_steps`` of recall → model → tool."""
-        cfg, session = self.config, f"{task_id}-{uuid.uuid4().hex[:8]}"
+        cfg, session = self.config, await self.open_session(task_id)
         intent_step = await self.classify(question, gold_intent)
         yield intent_step
         intent = intent_step.intent
@@ -218,6 +220,13 @@ class Agent:
                 break
         halted = "error" if steps and not steps[-1].ok else "max_steps"
         yield FinalStep(None, halted, intent, steps, recalled_ids)
+
+    async def open_session(self, task_id: str) -> str:
+        """A private tool session for one task: issued by the server when it offers ``open_session``
+        (required over HTTP), else a fresh name of our own."""
+        if self.issues_sessions:
+            return str(structured_of(await self.client.call_tool("open_session", {}))["session"])
+        return f"{task_id}-{uuid.uuid4().hex[:8]}"
 
     def unseen(self, demos: Sequence[Recalled], first: Sequence[Recalled],
                steps: Sequence[ActionStep]) -> list[Recalled]:

@@ -7,6 +7,7 @@ import inspect
 import json
 import logging
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -22,7 +23,15 @@ from seer.pool import PoolError, RecallRequest, RecordRequest
 from seer.pool.home import cache_dir
 from seer.seer_mcp import __version__
 from seer.seer_mcp.pool_service import PoolService
-from seer.seer_mcp.sessions import ClientStates, client_key
+from seer.seer_mcp.sessions import (
+    DEFAULT_KEY,
+    ISSUED_PREFIX,
+    META_KEY,
+    ClientEntry,
+    ClientStates,
+    SessionError,
+    client_key,
+)
 from seer.tools import TOOL_SPECS, Corpus, ToolError, ToolSession, ToolSpec
 from seer.tools.python_sandbox import SandboxLimits
 
@@ -58,11 +67,27 @@ def instructions() -> str:
     return resources.files("seer.seer_mcp").joinpath("templates/instructions.md").read_text(encoding="utf-8")
 
 
-def _request_key(ctx: Context) -> str:
+# tools whose result depends on earlier calls of the same client (a loaded table or graph, the answer)
+STATEFUL_TOOLS = frozenset({"LoadDB", "FilterDB", "GetValue", "LoadGraph", "NeighbourCheck", "NodeCheck",
+                            "EdgeCheck", "Finish"})
+
+
+def _client_entry(ctx: Context, states: ClientStates[ToolSession], tool: str,
+                  transient: Callable[[], ToolSession]) -> Any:
+    """The caller's tool state. On stdio (one client per process) any session name, or the default
+    state; over HTTP only a session the server issued, and no shared default for stateful tools."""
     request = ctx.request_context.request
     headers = getattr(request, "headers", None)
     session_id = headers.get("mcp-session-id") if headers is not None else None
-    return client_key(session_id, ctx.request_context.meta, headers)
+    key = client_key(session_id, ctx.request_context.meta, headers)
+    over_http = headers is not None
+    if over_http and key == DEFAULT_KEY:
+        if tool in STATEFUL_TOOLS:
+            raise SessionError(f"{tool} keeps state between calls and this server is shared: call "
+                               f"open_session and send its id as _meta {META_KEY!r} (or the X-Seer-Session "
+                               "header) with every call of one task")
+        return ClientEntry(transient())  # a stateless tool: a throw-away state, shared with no one
+    return states.acquire(key, create=not (over_http and key.startswith(ISSUED_PREFIX)))
 
 
 TOOL_DEADLINE_S = 60.0  # per tool call; the tools' own limits (SQL 10 s, Python 5 s) are shorter
@@ -81,7 +106,10 @@ def _tool_function(spec: ToolSpec, states: ClientStates[ToolSession]) -> Any:
     """An async MCP tool function with the spec's keyword arguments, bound to the caller's state."""
 
     async def call(ctx: Context, **arguments: Any) -> str:
-        entry = states.acquire(_request_key(ctx))
+        try:
+            entry = _client_entry(ctx, states, spec.name, states.factory)
+        except SessionError as exc:
+            raise MCPToolError(f"{spec.name}: {exc}") from exc
 
         def run() -> str:
             with entry.lock:  # one call at a time per client: filters are sequential state
@@ -201,6 +229,20 @@ def build_server(config: ServerConfig, *, pool_service: PoolService | None = Non
     writes = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
     for fn, model in ((recall_experiences, RecallRequest), (record_trajectory, RecordRequest)):
         server.add_tool(model_tool(fn, model), name=fn.__name__, description=fn.__doc__, annotations=writes)
+
+    @server.tool(
+        annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
+                                    open_world_hint=False)
+    )
+    async def open_session() -> dict[str, Any]:
+        """Open a private tool session: send the returned id as _meta "seer/session" (or the
+        X-Seer-Session header) with every tool call of one task, so its loaded table, filters and
+        graphs are yours alone. Required over HTTP for LoadDB, FilterDB, GetValue, the graph tools
+        and Finish; sessions idle for an hour expire."""
+        try:
+            return {"session": states.issue(), "meta_key": META_KEY}
+        except SessionError as exc:
+            raise MCPToolError(f"open_session: {exc}") from exc
 
     @server.tool(
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False)

@@ -187,6 +187,7 @@ def test_recall_before_every_step_hybrid(real_corpus: Path, tmp_path: Path) -> N
     events, calls, stored_id = anyio.run(main)
     names = [c[0] for c in calls]
     assert names == [
+        "open_session",  # a private tool session, issued by the server
         "recall_experiences",
         "LoadDB",
         "recall_experiences",
@@ -206,8 +207,9 @@ def test_recall_before_every_step_hybrid(real_corpus: Path, tmp_path: Path) -> N
     assert recalls[1]["steps_so_far"][0]["tool"] == "LoadDB" and recalls[2]["steps_so_far"][1]["ok"] is True
     assert all(r["strategy"] == "hybrid" and r["k"] == 4 and r["exclude_task_id"] == "q1" for r in recalls)
     assert all(r["intent"] == "coffee" for r in recalls)
-    tool_metas = {json.dumps(c[2]) for c in calls if c[0] != "recall_experiences"}
+    tool_metas = {json.dumps(c[2]) for c in calls if c[0] not in ("recall_experiences", "open_session")}
     assert len(tool_metas) == 1 and "seer/session" in next(iter(tool_metas))
+    assert calls[0][2] is None and json.loads(next(iter(tool_metas)))["seer/session"] != "q1"
     final = events[-1]
     assert isinstance(final, FinalStep) and final.halted == "finish" and final.answer == "42.75"
     assert final.recalled_ids == [stored_id]
@@ -229,7 +231,7 @@ def test_react_has_no_recall_and_malformed_output_is_an_error_step(real_corpus: 
             return events, spy.calls
 
     events, calls = anyio.run(main)
-    assert calls == []  # no recall, and the unparsable reply called no tool
+    assert [c[0] for c in calls] == ["open_session"]  # no recall, and the unparsable reply called no tool
     step, final = events[1], events[2]
     assert isinstance(step, ActionStep) and step.error == "format" and not step.ok and step.tool is None
     assert isinstance(final, FinalStep) and final.halted == "error" and final.answer is None

@@ -121,10 +121,14 @@ def test_http_sessions_are_isolated_and_answer_correctly(
     server = http_server_factory(real_corpus).start()
     (col_a, date_a, gold_a), (col_b, date_b, gold_b) = coffee_lookups(official_questions)[:2]
 
+    sessions: dict[str, str] = {}
+
     async def agent(
-        session: str, date: str, column: str, ready: anyio.Event, other_ready: anyio.Event
+        name: str, date: str, column: str, ready: anyio.Event, other_ready: anyio.Event
     ) -> str:
         async with Client(server.url) as client:
+            session = json.loads(await call_ok(client, "open_session", {}))["session"]
+            sessions[name] = session
             await call_ok(client, "LoadDB", {"target_db": "coffee"}, session)
             await call_ok(client, "FilterDB", {"condition": f"Date={date}"}, session)
             ready.set()
@@ -142,6 +146,16 @@ def test_http_sessions_are_isolated_and_answer_correctly(
             tg.start_soon(run, "a", "agent-a", date_a, col_a, a_ready, b_ready)
             tg.start_soon(run, "b", "agent-b", date_b, col_b, b_ready, a_ready)
         assert results == {"a": gold_a, "b": gold_b}
+        async with Client(server.url) as mallory:
+            # no session: no shared default state to read; a guessed or junk name: not a session
+            anon = await mallory.call_tool("GetValue", {"column": col_a})
+            assert anon.is_error and "open_session" in text(anon)
+            for guess in ("agent-a", "default", *(f"junk-{i}" for i in range(1030))):
+                junk = await mallory.call_tool("GetValue", {"column": col_a}, meta={"seer/session": guess})
+                assert junk.is_error and "unknown" in text(junk)
+            assert len(sessions["agent-a"]) >= 20  # 128 random bits, not a counter
+        async with Client(server.url) as client:  # the junk evicted nothing: a's filtered state is intact
+            assert await call_ok(client, "GetValue", {"column": col_a}, sessions["agent-a"]) == gold_a
 
     anyio.run(main)
 
