@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The easy online runs from the 8 official seeds, four methods side by side on core 1 (core 0 stays free
-# for other work). The code is a snapshot of the commit under test (PYTHONPATH), so work on main does not
-# change a running measurement. Resume: the same lines with "online --resume" appended.
-CODE=${CODE:-/work/runs/code-seeds8}
+# for other work). CODE: a snapshot of the commit under test (snapshot.sh), first on PYTHONPATH, so work
+# on main does not change a running measurement. Resume: the same lines with "online --resume" appended.
+# (Started on 2026-12-02 from a22bd04's snapshot; resume from a later snapshot: behaviour is unchanged.)
+CODE=${CODE:-/work/runs/code-head}
 cd /work/runs
 for m in react static query seer; do
-  PYTHONPATH=$CODE/src nohup taskset -c 1 nice -n 5 $CODE/docs/results/toolqa-2026-12-02-seeds8/measure.sh \
+  PYTHONPATH=$CODE/.pythonpath nohup taskset -c 1 nice -n 5 $CODE/docs/results/toolqa-2026-12-02-seeds8/measure.sh \
     $m /work/runs/s8-easy-$m easy seeds8 "$@" > s8-easy-$m.log 2>&1 &
 done
