@@ -9,7 +9,6 @@ refused without being written to.
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -20,7 +19,8 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from seer.pool.models import PoolError, PoolLockedError
+from seer.pool.files import backup_wal, duck_error, truncated
+from seer.pool.models import PoolError
 from seer.pool.rows import COLUMNS, rows_to_columns, to_param
 
 APP = "seer-experience-pool"
@@ -73,23 +73,6 @@ _ADD_TIMES_IN_SUCCESS = (
     f"UPDATE experiences SET times_in_success = times_in_success + {_COUNTS_VIEW}.a FROM {_COUNTS_VIEW} "
     f"WHERE experiences.seq = {_COUNTS_VIEW}.s"
 )
-_LOCK_PID = re.compile(r"\(PID (\d+)\)")
-
-
-def _duck_error(path: Path, exc: Exception, label: str) -> PoolError:
-    text = str(exc)
-    if "lock" in text.lower():
-        pid = _LOCK_PID.search(text)
-        who = f" (pid {pid.group(1)})" if pid else ""
-        return PoolLockedError(
-            f"pool {label} is open in another process{who}; DuckDB allows one writer per file — "
-            f"use that process (e.g. its MCP server) or stop it first. File: {path}"
-        )
-    return PoolError(
-        f"{path} is not a readable DuckDB database ({text.splitlines()[0]}); it was left untouched"
-    )
-
-
 def _read_meta(con: duckdb.DuckDBPyConnection) -> dict[str, str] | None:
     """The meta table as a dict; None when the file has none (not a seer pool)."""
     tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
@@ -139,6 +122,7 @@ class PoolStore:
                 )
             if dim is not None and int(meta["dim"]) != dim:
                 raise PoolError(f"pool {label} stores {meta['dim']}-d vectors, the embedder gives {dim}-d")
+            backup_wal(path)
             con = cls._connect(path, label)
         else:
             if not create:
@@ -179,7 +163,7 @@ class PoolStore:
         try:
             con = duckdb.connect(str(path), read_only=read_only)
         except duckdb.Error as exc:
-            raise _duck_error(path, exc, label) from exc
+            raise duck_error(path, exc, label) from exc
         con.execute("SET enable_progress_bar = false")
         return con
 
@@ -192,6 +176,12 @@ class PoolStore:
         finally:
             con.close()
         if meta is None or meta.get("app") != APP:
+            size = path.stat().st_size
+            if truncated(size):
+                raise PoolError(
+                    f"pool {label}: {path} looks truncated ({size:,} bytes is not a whole number of DuckDB "
+                    "blocks) and its tables cannot be read; it was left untouched — restore it from a backup"
+                )
             raise PoolError(
                 f"{path} is a DuckDB database but not a seer pool (no seer meta table); it was left untouched"
             )

@@ -25,7 +25,25 @@ def _open(name: str, *, create: bool = False) -> ExperiencePool:
         raise click.ClickException(str(exc)) from exc
 
 
-@click.group("pool")
+class _PoolGroup(click.Group):
+    """Pool and database errors end a command with one clear line, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        import duckdb
+
+        from seer.pool import PoolError
+
+        try:
+            return super().invoke(ctx)
+        except PoolError as exc:
+            raise click.ClickException(str(exc)) from exc
+        except duckdb.Error as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise click.ClickException(f"the pool file could not be read ({first}); it was left as it was "
+                                       "— restore it from a backup") from exc
+
+
+@click.group("pool", cls=_PoolGroup)
 def pool() -> None:
     """Experience pools (one DuckDB file each under SEER_HOME/pools)."""
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import anyio
+import duckdb
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError as MCPToolError
 from mcp_types import ToolAnnotations
@@ -188,6 +189,9 @@ async def _pool_call(tool: str, fn: Any, *args: Any) -> Any:
         return await anyio.to_thread.run_sync(fn, *args)
     except (PoolError, ValueError) as exc:
         raise MCPToolError(f"{tool}: {exc}") from exc
+    except duckdb.Error as exc:  # damage found after opening: say so, without the server's paths
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise MCPToolError(f"{tool}: the experience pool could not be read ({first})") from exc
 
 
 def build_server(config: ServerConfig, *, pool_service: PoolService | None = None) -> SeerServer:

@@ -277,3 +277,60 @@ def test_oversized_records_are_refused_naming_the_field_and_limit(real_corpus: P
             assert (await structured(client, "recall_experiences", size))["pool_size"] == before
 
     anyio.run(main)
+
+
+def _real_pool_bytes(real_corpus: Path, name: str) -> bytes:
+    """A real seer pool file (one recorded experience), closed cleanly."""
+    async def main() -> None:
+        async with Client(stdio_params(real_corpus, pool=name)) as client:
+            assert (await structured(client, "record_trajectory", record_args(1)))["stored"]
+
+    anyio.run(main)
+    return (pools_dir() / f"{name}.duckdb").read_bytes()
+
+
+@pytest.mark.parametrize("damage", ["header", "truncated"])
+def test_damaged_pool_is_named_and_left_exactly_as_it_was(real_corpus: Path, damage: str) -> None:
+    good = _real_pool_bytes(real_corpus, "good")
+    bad = bytearray(good)
+    if damage == "header":
+        bad[12_288:12_288 + 4096] = bytes((i * 7) % 256 for i in range(4096))  # a checksummed block
+    else:
+        bad = bad[: len(good) // 2]
+    path, wal = pools_dir() / "damaged.duckdb", pools_dir() / "damaged.duckdb.wal"
+    path.write_bytes(bytes(bad))
+    wal.write_bytes(b"\x00garbage wal" * 100)
+
+    async def main() -> None:
+        async with Client(stdio_params(real_corpus, pool="damaged")) as client:
+            result = await client.call_tool("recall_experiences", {"task": "anything", "intent": "coffee"})
+            assert result.is_error and "damaged" in text(result)
+            message = text(result)
+            assert ("damaged (" in message or "truncated" in message) and "another process" not in message
+            assert str(pools_dir()) not in message or "damaged.duckdb" in message
+
+    anyio.run(main)
+    assert path.read_bytes() == bytes(bad) and wal.read_bytes() == b"\x00garbage wal" * 100
+    from click.testing import CliRunner
+
+    from seer.seer_mcp.pool_cli import pool as pool_group
+
+    out = CliRunner().invoke(pool_group, ["stats", "damaged"])
+    assert out.exit_code != 0 and "Traceback" not in out.output and "damaged" in out.output, out.output
+    assert path.read_bytes() == bytes(bad)
+
+
+def test_leftover_wal_is_copied_aside_before_recovery(real_corpus: Path) -> None:
+    good = _real_pool_bytes(real_corpus, "walled")
+    wal = pools_dir() / "walled.duckdb.wal"
+    garbage = b"\x00not a wal" * 500
+    wal.write_bytes(garbage)
+
+    async def main() -> None:
+        async with Client(stdio_params(real_corpus, pool="walled")) as client:
+            assert (await structured(client, "record_trajectory", record_args(2)))["stored"]
+
+    anyio.run(main)
+    backups = list(pools_dir().glob("walled.duckdb.wal.*.bak"))
+    assert len(backups) == 1 and backups[0].read_bytes() == garbage  # nothing overwritten silently
+    assert len(good) > 0
