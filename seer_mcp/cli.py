@@ -10,6 +10,9 @@ from pathlib import Path
 
 import click
 
+HTTP_MAX_SESSIONS = 1024
+HTTP_SESSION_IDLE_S = 600.0
+
 
 def _parse_host_port(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
@@ -114,7 +117,10 @@ def main(
         if http:
             host, port = _parse_host_port(http)
             click.echo(f"seer MCP server on http://{host}:{port}/mcp (pool {pool_name!r})", err=True)
-            server.mcp.run("streamable-http", host=host, port=port)
+            # handshake-era clients hold transport sessions: bounded in number and idle time, so a flood
+            # of initialize calls cannot grow the server's memory without limit
+            server.mcp.run("streamable-http", host=host, port=port, max_sessions=HTTP_MAX_SESSIONS,
+                           session_idle_timeout=HTTP_SESSION_IDLE_S)
         else:
             server.mcp.run("stdio")
     finally:
