@@ -54,6 +54,8 @@ METHODS: dict[str, Method] = {
         _m("query", "goal", ["s1"]),  # query similarity only
         # ours: blend recall, only the task's intent, demonstrations kept in place (KV cache survives)
         _m("seer", "blend", same_intent=True, layout="incremental"),
+        # seer, showing only demonstrations of the task's question type (else none: the model on its own)
+        _m("seer-gate", "blend", same_intent=True, layout="incremental", min_overlap=0.85),
         _m("seer-paper", "hybrid"),  # the paper's: goal at step 1, process afterwards, s1+s2+s3, every step
         _m("seer-goal", "goal"),
         _m("seer-process", "process"),

@@ -36,7 +36,7 @@ from seer.pool.models import (
     RecordOutcome,
     RecordRequest,
 )
-from seer.pool.render import normalise_task, render_steps, template_key
+from seer.pool.render import normalise_task, question_overlap, render_steps, template_key
 from seer.pool.store import PoolStore
 from seer.pool.writer import WriteBehind
 
@@ -243,13 +243,17 @@ class ExperiencePool:
         qplan = R.plan(req)
         vectors = self.cache.embed(qplan.texts)
         goal_vector = vectors[1] if len(vectors) > 1 else None
+        # with a question-type filter, rank a wider set and keep the k whose questions pass it
+        wide = req if req.min_overlap is None else req.model_copy(update={"k": max(16, 4 * req.k)})
         with self.lock:
             m = self.mirror
-            scored, positions = R.recall_slots(m, self._recall_ann(), req, qplan, vectors[0], goal_vector)
+            scored, positions = R.recall_slots(m, self._recall_ann(), wide, qplan, vectors[0], goal_vector)
             chosen = [int(scored.slots[p]) for p in positions]
             ids = [m.ids[s] for s in chosen]
             seqs = [int(m.seq[s]) for s in chosen]
-        results = R.results(req, scored, positions, ids, seqs, self._display_rows(seqs))
+        results = R.results(wide, scored, positions, ids, seqs, self._display_rows(seqs))
+        if req.min_overlap is not None:
+            results = [r for r in results if question_overlap(req.task, r.task) >= req.min_overlap][: req.k]
         if goal_key is not None:
             with self.lock:
                 self._goal_cache.put(goal_key, results)

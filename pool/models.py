@@ -111,6 +111,11 @@ class RecallRequest(BaseModel):
     same_intent: bool = Field(
         default=False, description="Only demonstrations of the task's intent (none if the pool has none)"
     )
+    min_overlap: float | None = Field(
+        default=None, ge=0.0, le=1.0,
+        description="Only demonstrations whose question shares at least this share of its type words with "
+        "the task (lower-case words, no numbers or names; 1.0: the same question type)",
+    )
 
     @property
     def use_s1(self) -> bool:

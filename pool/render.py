@@ -104,6 +104,23 @@ def template_key(intent: str, tools: Sequence[str]) -> str:
     return intent + "|" + ">".join(abstract_chain(tools))
 
 
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+def question_words(task: str) -> frozenset[str]:
+    """The words that make a question's type: lower-case words (and the first word), without numbers,
+    dates or capitalised names — "What was the lowest price of coffee on 2004-09-27?" keeps
+    {what, was, the, lowest, price, of, coffee, on}."""
+    words = _WORD.findall(task)
+    return frozenset(w.lower() for i, w in enumerate(words) if i == 0 or not w[0].isupper())
+
+
+def question_overlap(a: str, b: str) -> float:
+    """Jaccard overlap of two questions' type words (1.0: the same question type)."""
+    wa, wb = question_words(a), question_words(b)
+    return len(wa & wb) / len(wa | wb) if wa | wb else 0.0
+
+
 def normalise_task(task: str) -> str:
     """Lower-cased, punctuation-free, single-spaced task text for duplicate detection."""
     return " ".join(re.sub(r"[^\w\s]", " ", task.lower()).split())

@@ -229,3 +229,23 @@ def test_same_intent_with_no_experience_of_it_recalls_nothing(filled: Experience
     task = "what is the price of the airbnb listing hosted by John"
     assert filled.recall(RecallRequest(task=task, intent="airbnb", k=4))  # other domains fill the slots
     assert filled.recall(RecallRequest(task=task, intent="airbnb", k=4, same_intent=True)) == []
+
+
+def test_min_overlap_keeps_only_the_same_question_type(pool: ExperiencePool, record) -> None:  # type: ignore[no-untyped-def]
+    from seer.pool.render import question_overlap
+
+    assert question_overlap("What was the lowest price of coffee on 2004-09-27?",
+                            "What was the lowest price of coffee on 2011-05-18?") == 1.0  # dates don't count
+    assert question_overlap("What is the room type of Stylish Duplex 8 (id: 17) in Harlem?",
+                            "What is the room type of Cozy Loft (id: 99) in Queens?") == 1.0  # nor names
+    assert question_overlap("What was the lowest price of coffee on 2004-09-27?",
+                            "What was the opening price of coffee on 2011-05-18?") < 0.85
+    for day, kind in (("01", "opening"), ("02", "opening"), ("03", "lowest")):
+        question = f"What was the {kind} price of coffee on 2001-01-{day}?"
+        record(pool, question, "coffee", ["SQLInterpreter", "Finish"])
+    task = "What was the lowest price of coffee on 2004-09-27?"
+    assert len(pool.recall(RecallRequest(task=task, intent="coffee", k=4))) == 3
+    gated = pool.recall(RecallRequest(task=task, intent="coffee", k=4, min_overlap=0.85))
+    assert [r.task for r in gated] == ["What was the lowest price of coffee on 2001-01-03?"]
+    other = "Was 2004-09-27 a bearish or bullish day for coffee price?"
+    assert pool.recall(RecallRequest(task=other, intent="coffee", k=4, min_overlap=0.85)) == []
