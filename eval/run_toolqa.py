@@ -171,11 +171,21 @@ def stdio_connector(corpus: Path, out: Path, embedder: str, seeds: Path | None =
 
 
 def http_connector(url: str) -> Any:
+    """A shared server over HTTP; its API key, if it needs one, comes from ``$SEER_API_KEY``."""
+    import httpx2
     from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    key = os.environ.get("SEER_API_KEY")
 
     @asynccontextmanager
     async def connect(method: Method) -> AsyncIterator[McpClient]:
-        async with Client(url) as client:
+        if not key:
+            async with Client(url) as client:
+                yield client
+            return
+        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=300) as http, \
+                Client(streamable_http_client(url, http_client=http)) as client:
             yield client
 
     return connect
@@ -338,7 +348,9 @@ def _csv(value: str) -> list[str]:
 )
 @click.option("--max-steps", type=int, default=6, show_default=True)
 @click.option(
-    "--server", default=None, help="Connect to a running HTTP server (URL) instead of starting one."
+    "--server",
+    default=None,
+    help="Connect to a running HTTP server (URL) instead of starting one; its API key from $SEER_API_KEY.",
 )
 @click.option(
     "--corpus",

@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -21,11 +22,41 @@ def _parse_host_port(value: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
+def _http_keys(path: Path | None, host: str, allow_open: bool) -> Any:
+    """The API keys an HTTP server checks (None: open); refuses an open non-loopback server unless
+    the operator passed --allow-unauthenticated-network-access."""
+    import ipaddress
+
+    from seer.pool.home import seer_home
+    from seer.seer_mcp.auth import AuthError, KeyStore
+
+    try:
+        store = KeyStore.from_env() or KeyStore.load(path or seer_home() / "api-keys.json")
+    except AuthError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if store.keys:
+        return store
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback and not allow_open:
+        raise click.ClickException(
+            f"refusing to serve {host} without authentication: anyone who reaches the port could record, "
+            "recall and forget experiences. Create a key (seer-mcp keys create NAME --scopes recall,record), "
+            "bind to 127.0.0.1, or pass --allow-unauthenticated-network-access."
+        )
+    logging.getLogger("seer").warning("HTTP without API keys: every client that reaches %s can use the pool",
+                                      host)
+    return None
+
+
 class _LazyGroup(click.Group):
     """Subcommand groups live beside the code they drive; import them only when used."""
 
     lazy = {
         "pool": ("seer.seer_mcp.pool_cli", "pool"),
+        "keys": ("seer.seer_mcp.keys_cli", "keys"),
         "bench": ("seer.eval.bench.cli", "bench"),
         "toolqa": ("seer.eval.toolqa.cli", "toolqa"),
         "run": ("seer.eval.cli", "run"),
@@ -77,6 +108,19 @@ class _LazyGroup(click.Group):
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
 )
 @click.option(
+    "--api-keys",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="HTTP: the API key file (default $SEER_HOME/api-keys.json, made by `seer-mcp keys create`; or the "
+    "SEER_API_KEYS variable). When it holds keys, every HTTP request needs one.",
+)
+@click.option(
+    "--allow-unauthenticated-network-access",
+    is_flag=True,
+    help="DANGEROUS: serve HTTP on a non-loopback address with no API keys, so anyone who reaches the "
+    "port can record, recall and forget experiences.",
+)
+@click.option(
     "--unsafe-python-sandbox",
     is_flag=True,
     help="UNSAFE: run PythonInterpreter without the bubblewrap boundary (its own user and namespaces), with "
@@ -92,6 +136,8 @@ def main(
     embedder: str,
     seeds: Path | None,
     log_level: str,
+    api_keys: Path | None,
+    allow_unauthenticated_network_access: bool,
     unsafe_python_sandbox: bool,
 ) -> None:
     """Serve the ToolQA tools plus stepwise experience recall over MCP (stdio by default)."""
@@ -110,13 +156,18 @@ def main(
         logging.getLogger("seer").warning(
             "--unsafe-python-sandbox: PythonInterpreter runs model-written code WITHOUT its boundary"
         )
-    config = ServerConfig(corpus=corpus, pool=pool_name, embedder=embedder, seeds=seeds,
+    keys, host, port = None, "127.0.0.1", 0
+    if http:
+        host, port = _parse_host_port(http)
+        keys = _http_keys(api_keys, host, allow_unauthenticated_network_access)
+    config = ServerConfig(corpus=corpus, pool=pool_name, embedder=embedder, seeds=seeds, keys=keys,
+                          public_url=f"http://{host}:{port}/mcp",
                           python_isolation="audit-hook" if unsafe_python_sandbox else "namespaces")
     server = build_server(config)
     try:
         if http:
-            host, port = _parse_host_port(http)
-            click.echo(f"seer MCP server on http://{host}:{port}/mcp (pool {pool_name!r})", err=True)
+            who = f"{len(keys.keys)} API keys" if keys is not None else "NO authentication"
+            click.echo(f"seer MCP server on http://{host}:{port}/mcp (pool {pool_name!r}, {who})", err=True)
             # handshake-era clients hold transport sessions: bounded in number and idle time, so a flood
             # of initialize calls cannot grow the server's memory without limit
             server.mcp.run("streamable-http", host=host, port=port, max_sessions=HTTP_MAX_SESSIONS,

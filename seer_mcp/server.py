@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 import anyio
 import duckdb
+from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError as MCPToolError
 from mcp_types import ToolAnnotations
@@ -23,6 +24,7 @@ from pydantic import BaseModel, Field, ValidationError
 from seer.pool import PoolError, RecallRequest, RecordRequest
 from seer.pool.home import cache_dir
 from seer.seer_mcp import __version__
+from seer.seer_mcp.auth import ApiKeyVerifier, AuthError, KeyStore, Scope, require
 from seer.seer_mcp.pool_service import PoolService
 from seer.seer_mcp.sessions import (
     DEFAULT_KEY,
@@ -59,6 +61,8 @@ class ServerConfig:
     embedder: str = "default"
     seeds: Path | None = None
     python_isolation: Literal["namespaces", "audit-hook"] = "namespaces"  # audit-hook: unsafe opt-in
+    keys: KeyStore | None = None  # HTTP: the API keys callers must present (None: no authentication)
+    public_url: str = "http://127.0.0.1:8000/mcp"  # this server's URL, named in the auth metadata
     max_clients: int = 1024
     client_idle_ttl_s: float = 3600.0
 
@@ -103,13 +107,14 @@ def _python_type(schema: dict[str, Any]) -> Any:
     return functools.reduce(operator.or_, types)
 
 
-def _tool_function(spec: ToolSpec, states: ClientStates[ToolSession]) -> Any:
+def _tool_function(spec: ToolSpec, states: ClientStates[ToolSession], *, auth: bool = False) -> Any:
     """An async MCP tool function with the spec's keyword arguments, bound to the caller's state."""
 
     async def call(ctx: Context, **arguments: Any) -> str:
         try:
+            require("recall", ctx, enabled=auth)
             entry = _client_entry(ctx, states, spec.name, states.factory)
-        except SessionError as exc:
+        except (SessionError, AuthError) as exc:
             raise MCPToolError(f"{spec.name}: {exc}") from exc
 
         def run() -> str:
@@ -143,18 +148,22 @@ def _tool_function(spec: ToolSpec, states: ClientStates[ToolSession]) -> Any:
 CALLER_HIDDEN = frozenset({"intent_source"})  # set by the server, never by a client
 
 
-def model_tool(fn: Any, model: type[BaseModel]) -> Any:
+def model_tool(fn: Any, model: type[BaseModel], scope: Scope, *, auth: bool = False) -> Any:
     """An MCP tool function whose arguments are ``model``'s fields (types, bounds, defaults and
-    descriptions defined once, on the pool's own model); ``fn`` receives the validated model."""
+    descriptions defined once, on the pool's own model); ``fn`` receives the validated model. With
+    ``auth`` the caller's key must hold ``scope``."""
 
-    async def call(**arguments: Any) -> Any:
+    async def call(ctx: Context, **arguments: Any) -> Any:
         try:
+            require(scope, ctx, enabled=auth)
             request = model(**arguments)
+        except AuthError as exc:
+            raise MCPToolError(f"{fn.__name__}: {exc}") from exc
         except ValidationError as exc:
             raise MCPToolError(f"{fn.__name__}: {exc}") from exc
         return await fn(request)
 
-    params = []
+    params = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)]
     for name, info in model.model_fields.items():
         if name in CALLER_HIDDEN:
             continue
@@ -203,11 +212,19 @@ def build_server(config: ServerConfig, *, pool_service: PoolService | None = Non
         config.client_idle_ttl_s,
     )
     pools = pool_service or PoolService(config.pool, config.embedder, config.seeds)
-    server = MCPServer("seer", instructions=instructions(), version=__version__, log_level="WARNING")
+    auth = config.keys is not None
+    security: dict[str, Any] = {}
+    if config.keys is not None:  # the SDK's bearer middleware: 401 + WWW-Authenticate, resource metadata
+        security = {"token_verifier": ApiKeyVerifier(config.keys),
+                    "auth": AuthSettings.model_validate({"issuer_url": config.public_url,
+                                                         "resource_server_url": config.public_url,
+                                                         "validate_token_resource": False})}
+    server = MCPServer("seer", instructions=instructions(), version=__version__, log_level="WARNING",
+                       **security)
 
     for spec in TOOL_SPECS:
         server.add_tool(
-            _tool_function(spec, states),
+            _tool_function(spec, states, auth=auth),
             name=spec.name,
             description=spec.description,
             # the others change only the caller's own session state (a loaded table, filters, graphs,
@@ -231,30 +248,39 @@ def build_server(config: ServerConfig, *, pool_service: PoolService | None = Non
 
     # recall counts usage, so neither tool is read-only; recording never deletes (duplicates merge)
     writes = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
-    for fn, model in ((recall_experiences, RecallRequest), (record_trajectory, RecordRequest)):
-        server.add_tool(model_tool(fn, model), name=fn.__name__, description=fn.__doc__, annotations=writes)
+    scoped: tuple[tuple[Any, type[BaseModel], Scope], ...] = (
+        (recall_experiences, RecallRequest, "recall"), (record_trajectory, RecordRequest, "record"))
+    for fn, model, scope in scoped:
+        server.add_tool(model_tool(fn, model, scope, auth=auth), name=fn.__name__, description=fn.__doc__,
+                        annotations=writes)
 
     @server.tool(
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
                                     open_world_hint=False)
     )
-    async def open_session() -> dict[str, Any]:
+    async def open_session(ctx: Context) -> dict[str, Any]:
         """Open a private tool session: send the returned id as _meta "seer/session" (or the
         X-Seer-Session header) with every tool call of one task, so its loaded table, filters and
         graphs are yours alone. Required over HTTP for LoadDB, FilterDB, GetValue, the graph tools
         and Finish; sessions idle for an hour expire."""
         try:
+            require("recall", ctx, enabled=auth)
             return {"session": states.issue(), "meta_key": META_KEY}
-        except SessionError as exc:
+        except (SessionError, AuthError) as exc:
             raise MCPToolError(f"open_session: {exc}") from exc
 
     @server.tool(
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False)
     )
     async def forget_experience(
+        ctx: Context,
         experience_id: Annotated[str, Field(description="The id returned by recall or record")],
     ) -> dict[str, Any]:
-        """Delete one experience from the pool."""
+        """Delete one experience from the pool (needs the admin scope on a server with API keys)."""
+        try:
+            require("admin", ctx, enabled=auth)
+        except AuthError as exc:
+            raise MCPToolError(f"forget_experience: {exc}") from exc
         removed = await _pool_call("forget_experience", pools.forget, experience_id)
         if not removed:
             raise MCPToolError(f"forget_experience: no experience with id {experience_id!r}")

@@ -1,0 +1,124 @@
+"""A shared pool over HTTP needs a named API key with the right scope; open network binds are refused."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import httpx2
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from seer.pool.home import seer_home
+from seer.seer_mcp.auth import KeyStore
+from tests.server.conftest import HttpServer, free_port, server_args
+from tests.server.test_mcp_pool import record_args
+
+
+@asynccontextmanager
+async def client_with(url: str, key: str | None) -> AsyncIterator[Client]:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    async with httpx2.AsyncClient(headers=headers, timeout=60) as http, \
+            Client(streamable_http_client(url, http_client=http)) as client:
+        yield client
+
+
+def text(result: Any) -> str:
+    return "\n".join(b.text for b in result.content if getattr(b, "type", "") == "text")
+
+
+def test_keys_and_scopes(real_corpus: Path, http_server_factory: type[HttpServer]) -> None:
+    store = KeyStore.load(seer_home() / "api-keys.json")
+    reader = store.create("reader", ["recall"])
+    agent = store.create("agent", ["recall", "record"])
+    admin = store.create("ops", ["admin"])
+    stored_file = (seer_home() / "api-keys.json").read_text()
+    assert reader not in stored_file and agent not in stored_file  # hashed at rest
+    server = http_server_factory(real_corpus).start()
+
+    anonymous = httpx.post(server.url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+                           headers={"Accept": "application/json, text/event-stream"})
+    assert anonymous.status_code == 401 and "Bearer" in anonymous.headers["www-authenticate"]
+    wrong = httpx.post(server.url, json={}, headers={"Authorization": "Bearer seer_not-a-key"})
+    assert wrong.status_code == 401
+    base = server.url.rsplit("/mcp", 1)[0]
+    metadata = httpx.get(f"{base}/.well-known/oauth-protected-resource/mcp")
+    assert metadata.status_code == 200 and metadata.json()["resource"].endswith("/mcp")
+
+    async def main() -> None:
+        async with client_with(server.url, reader) as client:
+            assert not (await client.call_tool("recall_experiences", {"task": "coffee"})).is_error
+            denied = await client.call_tool("record_trajectory", record_args(1))
+            assert denied.is_error and "'record' scope" in text(denied) and "reader" in text(denied)
+        async with client_with(server.url, agent) as client:
+            out = await client.call_tool("record_trajectory", record_args(1))
+            assert not out.is_error
+            stored_id = out.structured_content["id"]
+            denied = await client.call_tool("forget_experience", {"experience_id": stored_id})
+            assert denied.is_error and "'admin' scope" in text(denied)
+        async with client_with(server.url, admin) as client:
+            assert not (await client.call_tool("forget_experience", {"experience_id": stored_id})).is_error
+            assert not (await client.call_tool("Calculate", {"expression": "1+1"})).is_error
+
+    anyio.run(main)
+
+
+def test_open_network_bind_without_keys_is_refused(real_corpus: Path) -> None:
+    port = free_port()
+    args = [sys.executable, *server_args(real_corpus), "--http", f"0.0.0.0:{port}"]
+    refused = subprocess.run(args, capture_output=True, text=True, timeout=120, env=os.environ.copy())
+    assert refused.returncode != 0 and "without authentication" in refused.stderr
+    assert "--allow-unauthenticated-network-access" in refused.stderr
+    opened = subprocess.Popen([*args, "--allow-unauthenticated-network-access"], stderr=subprocess.PIPE,
+                              env=os.environ.copy())
+    try:
+        for _ in range(300):
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/mcp", timeout=1)
+                break
+            except httpx.HTTPError:
+                anyio.run(anyio.sleep, 0.2)
+        assert opened.poll() is None
+    finally:
+        opened.terminate()
+        _, err = opened.communicate(timeout=30)
+    assert b"NO authentication" in err
+
+
+def test_bad_key_file_is_named(real_corpus: Path) -> None:
+    path = seer_home() / "api-keys.json"
+    path.write_text(json.dumps([{"name": "x", "sha256": "short", "scopes": ["recall"]}]))
+    run = subprocess.run([sys.executable, *server_args(real_corpus), "--http", f"127.0.0.1:{free_port()}"],
+                         capture_output=True, text=True, timeout=120, env=os.environ.copy())
+    assert run.returncode != 0 and "api-keys.json" in run.stderr and "not a valid key file" in run.stderr
+
+
+def test_harness_runs_against_an_authenticated_server(
+    real_corpus: Path, official_questions: Path, http_server_factory: type[HttpServer], tmp_path: Path,
+    monkeypatch: Any,
+) -> None:
+    from click.testing import CliRunner
+
+    from seer.eval.cli import run as run_group
+    from seer.eval.runlog import RunLog
+
+    key = KeyStore.load(seer_home() / "api-keys.json").create("harness", ["recall", "record"])
+    server = http_server_factory(real_corpus).start()
+    args = ["toolqa", "--model", "scripted", "--server", server.url, "--methods", "seer",
+            "--domains", "coffee", "--limit", "2", "--batches", "1", "--corpus", str(real_corpus), "--questions",
+            str(official_questions), "--out", str(tmp_path / "run")]
+    denied = CliRunner().invoke(run_group, args)
+    assert denied.exit_code != 0  # no key: the server answers 401
+    monkeypatch.setenv("SEER_API_KEY", key)
+    result = CliRunner().invoke(run_group, [*args[:-1], str(tmp_path / "run2")])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    tasks = RunLog(tmp_path / "run2" / "runlog.jsonl").tasks()
+    assert len(tasks) == 2 and all(t.steps and t.steps[0].recalled is not None for t in tasks)
