@@ -113,8 +113,8 @@ def test_harness_runs_against_an_authenticated_server(
     key = KeyStore.load(seer_home() / "api-keys.json").create("harness", ["recall", "record"])
     server = http_server_factory(real_corpus).start()
     args = ["toolqa", "--model", "scripted", "--server", server.url, "--methods", "seer",
-            "--domains", "coffee", "--limit", "2", "--batches", "1", "--corpus", str(real_corpus), "--questions",
-            str(official_questions), "--out", str(tmp_path / "run")]
+            "--domains", "coffee", "--limit", "2", "--batches", "1", "--corpus", str(real_corpus),
+            "--questions", str(official_questions), "--out", str(tmp_path / "run")]
     denied = CliRunner().invoke(run_group, args)
     assert denied.exit_code != 0  # no key: the server answers 401
     monkeypatch.setenv("SEER_API_KEY", key)
