@@ -15,6 +15,8 @@ import hmac
 import json
 import os
 import secrets
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -134,8 +136,10 @@ def caller(ctx: Any = None) -> AccessToken | None:
     return token if token is not None else get_access_token()
 
 
-def require(scope: Scope, ctx: Any, *, enabled: bool) -> AccessToken | None:
-    """Refuse the call unless the caller holds ``scope`` (``admin`` holds every scope)."""
+def require(scope: Scope, ctx: Any, *, enabled: bool, limiter: RateLimiter | None = None,
+            action: str | None = None) -> AccessToken | None:
+    """Refuse the call unless the caller holds ``scope`` (``admin`` holds every scope) and, with a
+    ``limiter``, has calls of ``action`` left."""
     token = caller(ctx)
     if not enabled:
         return token
@@ -144,4 +148,33 @@ def require(scope: Scope, ctx: Any, *, enabled: bool) -> AccessToken | None:
     if scope not in token.scopes and "admin" not in token.scopes:
         raise AuthError(f"the key {token.client_id!r} lacks the {scope!r} scope (it has: "
                         f"{', '.join(token.scopes)})")
+    if limiter is not None and action is not None:
+        limiter.take(token.client_id, action)
     return token
+
+
+class RateLimiter:
+    """Token buckets per key and action: ``rate`` calls per second on average, bursts up to ``burst``."""
+
+    def __init__(self, limits: dict[str, tuple[float, float]]):
+        self.limits = limits  # action -> (rate per second, burst)
+        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str, action: str) -> None:
+        """Spend one call of ``action`` for ``key``; AuthError (retry advice) when the bucket is empty."""
+        if action not in self.limits:
+            return
+        rate, burst = self.limits[action]
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get((key, action), (burst, now))
+            tokens = min(burst, tokens + (now - last) * rate)
+            if tokens < 1.0:
+                self._buckets[(key, action)] = (tokens, now)
+                raise AuthError(f"rate limit: the key {key!r} may {action} {rate:g} times per second "
+                                f"(bursts of {burst:g}); retry in {(1.0 - tokens) / rate:.1f} s")
+            self._buckets[(key, action)] = (tokens - 1.0, now)
+
+
+DEFAULT_LIMITS = {"recall": (50.0, 200.0), "record": (20.0, 100.0)}

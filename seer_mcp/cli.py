@@ -22,6 +22,22 @@ def _parse_host_port(value: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
+def _rate_limits(text: str) -> dict[str, tuple[float, float]]:
+    limits: dict[str, tuple[float, float]] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        action, _, spec = item.partition("=")
+        rate, _, burst = spec.partition(":")
+        try:
+            limits[action] = (float(rate), float(burst or rate))
+        except ValueError as exc:
+            raise click.BadParameter(f"expected ACTION=PER_SECOND:BURST, got {item!r}",
+                                     param_hint="--rate-limits") from exc
+        if action not in ("recall", "record") or limits[action][0] <= 0 or limits[action][1] < 1:
+            raise click.BadParameter(f"{item!r}: actions are recall and record, rates positive, bursts >= 1",
+                                     param_hint="--rate-limits")
+    return limits
+
+
 def _http_keys(path: Path | None, host: str, allow_open: bool) -> Any:
     """The API keys an HTTP server checks (None: open); refuses an open non-loopback server unless
     the operator passed --allow-unauthenticated-network-access."""
@@ -115,6 +131,12 @@ class _LazyGroup(click.Group):
     "SEER_API_KEYS variable). When it holds keys, every HTTP request needs one.",
 )
 @click.option(
+    "--rate-limits",
+    default="recall=50:200,record=20:100",
+    show_default=True,
+    help="HTTP with API keys: per key, ACTION=PER_SECOND:BURST for recall and record.",
+)
+@click.option(
     "--allow-unauthenticated-network-access",
     is_flag=True,
     help="DANGEROUS: serve HTTP on a non-loopback address with no API keys, so anyone who reaches the "
@@ -137,6 +159,7 @@ def main(
     seeds: Path | None,
     log_level: str,
     api_keys: Path | None,
+    rate_limits: str,
     allow_unauthenticated_network_access: bool,
     unsafe_python_sandbox: bool,
 ) -> None:
@@ -161,7 +184,7 @@ def main(
         host, port = _parse_host_port(http)
         keys = _http_keys(api_keys, host, allow_unauthenticated_network_access)
     config = ServerConfig(corpus=corpus, pool=pool_name, embedder=embedder, seeds=seeds, keys=keys,
-                          public_url=f"http://{host}:{port}/mcp",
+                          public_url=f"http://{host}:{port}/mcp", rate_limits=_rate_limits(rate_limits),
                           python_isolation="audit-hook" if unsafe_python_sandbox else "namespaces")
     server = build_server(config)
     try:

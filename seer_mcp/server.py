@@ -8,7 +8,7 @@ import json
 import logging
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -24,7 +24,15 @@ from pydantic import BaseModel, Field, ValidationError
 from seer.pool import PoolError, RecallRequest, RecordRequest
 from seer.pool.home import cache_dir
 from seer.seer_mcp import __version__
-from seer.seer_mcp.auth import ApiKeyVerifier, AuthError, KeyStore, Scope, require
+from seer.seer_mcp.auth import (
+    DEFAULT_LIMITS,
+    ApiKeyVerifier,
+    AuthError,
+    KeyStore,
+    RateLimiter,
+    Scope,
+    require,
+)
 from seer.seer_mcp.pool_service import PoolService
 from seer.seer_mcp.sessions import (
     DEFAULT_KEY,
@@ -63,6 +71,7 @@ class ServerConfig:
     python_isolation: Literal["namespaces", "audit-hook"] = "namespaces"  # audit-hook: unsafe opt-in
     keys: KeyStore | None = None  # HTTP: the API keys callers must present (None: no authentication)
     public_url: str = "http://127.0.0.1:8000/mcp"  # this server's URL, named in the auth metadata
+    rate_limits: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     max_clients: int = 1024
     client_idle_ttl_s: float = 3600.0
 
@@ -148,14 +157,15 @@ def _tool_function(spec: ToolSpec, states: ClientStates[ToolSession], *, auth: b
 CALLER_HIDDEN = frozenset({"intent_source"})  # set by the server, never by a client
 
 
-def model_tool(fn: Any, model: type[BaseModel], scope: Scope, *, auth: bool = False) -> Any:
+def model_tool(fn: Any, model: type[BaseModel], scope: Scope, *, auth: bool = False,
+               limiter: RateLimiter | None = None) -> Any:
     """An MCP tool function whose arguments are ``model``'s fields (types, bounds, defaults and
     descriptions defined once, on the pool's own model); ``fn`` receives the validated model. With
     ``auth`` the caller's key must hold ``scope``."""
 
     async def call(ctx: Context, **arguments: Any) -> Any:
         try:
-            require(scope, ctx, enabled=auth)
+            require(scope, ctx, enabled=auth, limiter=limiter, action=scope)
             request = model(**arguments)
         except AuthError as exc:
             raise MCPToolError(f"{fn.__name__}: {exc}") from exc
@@ -213,6 +223,7 @@ def build_server(config: ServerConfig, *, pool_service: PoolService | None = Non
     )
     pools = pool_service or PoolService(config.pool, config.embedder, config.seeds)
     auth = config.keys is not None
+    limiter = RateLimiter(config.rate_limits)  # per key: one client cannot flood the pool or starve others
     security: dict[str, Any] = {}
     if config.keys is not None:  # the SDK's bearer middleware: 401 + WWW-Authenticate, resource metadata
         security = {"token_verifier": ApiKeyVerifier(config.keys),
@@ -251,8 +262,8 @@ def build_server(config: ServerConfig, *, pool_service: PoolService | None = Non
     scoped: tuple[tuple[Any, type[BaseModel], Scope], ...] = (
         (recall_experiences, RecallRequest, "recall"), (record_trajectory, RecordRequest, "record"))
     for fn, model, scope in scoped:
-        server.add_tool(model_tool(fn, model, scope, auth=auth), name=fn.__name__, description=fn.__doc__,
-                        annotations=writes)
+        server.add_tool(model_tool(fn, model, scope, auth=auth, limiter=limiter), name=fn.__name__,
+                        description=fn.__doc__, annotations=writes)
 
     @server.tool(
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,

@@ -122,3 +122,34 @@ def test_harness_runs_against_an_authenticated_server(
     assert result.exit_code == 0, result.output + repr(result.exception)
     tasks = RunLog(tmp_path / "run2" / "runlog.jsonl").tasks()
     assert len(tasks) == 2 and all(t.steps and t.steps[0].recalled is not None for t in tasks)
+
+
+def test_per_key_rate_limits_answer_clearly_and_spare_other_keys(real_corpus: Path) -> None:
+    store = KeyStore.load(seer_home() / "api-keys.json")
+    flooder, other = store.create("flooder", ["recall", "record"]), store.create("other", ["recall"])
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, *server_args(real_corpus), "--http", f"127.0.0.1:{port}",
+                             "--rate-limits", "recall=1:3,record=1:2"], stderr=subprocess.DEVNULL,
+                            env=os.environ.copy())
+    url = f"http://127.0.0.1:{port}/mcp"
+    try:
+        for _ in range(300):
+            try:
+                httpx.get(url, timeout=1)
+                break
+            except httpx.HTTPError:
+                anyio.run(anyio.sleep, 0.2)
+
+        async def main() -> None:
+            async with client_with(url, flooder) as client:
+                outcomes = [await client.call_tool("record_trajectory", record_args(i)) for i in range(5)]
+                limited = [o for o in outcomes if o.is_error]
+                assert len(limited) >= 2 and all("rate limit" in text(o) and "flooder" in text(o)
+                                                  for o in limited)
+            async with client_with(url, other) as client:  # another key is not starved, the server is up
+                assert not (await client.call_tool("recall_experiences", {"task": "coffee"})).is_error
+
+        anyio.run(main)
+    finally:
+        proc.terminate()
+        proc.wait(30)
