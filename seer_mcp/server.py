@@ -7,7 +7,6 @@ import inspect
 import json
 import logging
 import operator
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -86,8 +85,7 @@ STATEFUL_TOOLS = frozenset({"LoadDB", "FilterDB", "GetValue", "LoadGraph", "Neig
                             "EdgeCheck", "Finish"})
 
 
-def _client_entry(ctx: Context, states: ClientStates[ToolSession], tool: str,
-                  transient: Callable[[], ToolSession]) -> Any:
+def _client_entry(ctx: Context, states: ClientStates[ToolSession], tool: str) -> Any:
     """The caller's tool state. On stdio (one client per process) any session name, or the default
     state; over HTTP only a session the server issued, and no shared default for stateful tools."""
     request = ctx.request_context.request
@@ -100,7 +98,7 @@ def _client_entry(ctx: Context, states: ClientStates[ToolSession], tool: str,
             raise SessionError(f"{tool} keeps state between calls and this server is shared: call "
                                f"open_session and send its id as _meta {META_KEY!r} (or the X-Seer-Session "
                                "header) with every call of one task")
-        return ClientEntry(transient())  # a stateless tool: a throw-away state, shared with no one
+        return ClientEntry(states.factory())  # a stateless tool: a throw-away state, shared with no one
     return states.acquire(key, create=not (over_http and key.startswith(ISSUED_PREFIX)))
 
 
@@ -122,7 +120,7 @@ def _tool_function(spec: ToolSpec, states: ClientStates[ToolSession], *, auth: b
     async def call(ctx: Context, **arguments: Any) -> str:
         try:
             require("recall", ctx, enabled=auth)
-            entry = _client_entry(ctx, states, spec.name, states.factory)
+            entry = _client_entry(ctx, states, spec.name)
         except (SessionError, AuthError) as exc:
             raise MCPToolError(f"{spec.name}: {exc}") from exc
 
@@ -167,9 +165,7 @@ def model_tool(fn: Any, model: type[BaseModel], scope: Scope, *, auth: bool = Fa
         try:
             require(scope, ctx, enabled=auth, limiter=limiter, action=scope)
             request = model(**arguments)
-        except AuthError as exc:
-            raise MCPToolError(f"{fn.__name__}: {exc}") from exc
-        except ValidationError as exc:
+        except (AuthError, ValidationError) as exc:
             raise MCPToolError(f"{fn.__name__}: {exc}") from exc
         return await fn(request)
 
