@@ -27,7 +27,7 @@ from seer.eval.report import (
     pool_growth,
     summary,
 )
-from seer.eval.runlog import BatchLog, RunHeader, RunLog, TaskLog
+from seer.eval.runlog import BatchLog, RebuildLog, RunHeader, RunLog, TaskLog
 
 STREAM_KEYS = ("protocol", "domains", "level", "limit", "batches", "immediate", "seed", "train_frac", "model",
                "model_name", "judge", "call_mode", "on_error", "max_steps", "corpus", "questions")
@@ -65,6 +65,7 @@ class Comparison:
     config: dict[str, Any]
     runs: dict[str, Path]  # method -> run directory
     beyond_common: dict[str, int] = field(default_factory=dict)  # finished tasks left out, per method
+    rebuilds: list[RebuildLog] = field(default_factory=list)  # pools rebuilt from the log on a resume
 
     @property
     def methods(self) -> list[str]:
@@ -84,6 +85,7 @@ def load(outs: Sequence[Path]) -> Comparison:
     runs: dict[str, Path] = {}
     by_method: dict[str, list[TaskLog]] = {}
     batches: list[BatchLog] = []
+    rebuilds: list[RebuildLog] = []
 
     def claim(method: str, out: Path, path: Path) -> None:
         if runs.setdefault(method, out) != out:
@@ -111,12 +113,13 @@ def load(outs: Sequence[Path]) -> Comparison:
             claim(t.method, Path(out), log.path)
             by_method[t.method].append(t)
         batches += [x for x in lines if isinstance(x, BatchLog)]
+        rebuilds += [x for x in lines if isinstance(x, RebuildLog)]
     if not by_method:
         raise CompareError("the run headers name no methods")
     common = set.intersection(*({t.qid for t in tasks} for tasks in by_method.values()))
     kept = [t for tasks in by_method.values() for t in tasks if t.qid in common]
     beyond = {m: sum(t.qid not in common for t in tasks) for m, tasks in by_method.items()}
-    return Comparison(kept, batches, dict(config or {}), runs, beyond)
+    return Comparison(kept, batches, dict(config or {}), runs, beyond, rebuilds)
 
 
 def paired(tasks: Sequence[TaskLog], reference: str) -> list[Paired]:
@@ -237,7 +240,7 @@ def write_report(cmp: Comparison, out_dir: Path, reference: str = "seer") -> Pat
                       "![learning curve](learning_curve.png)", ""]
         parts += curve_markdown(curve)
     parts += growth_markdown(pool_growth(cmp.batches))
-    parts += own_share_markdown(own_recall_share(cmp.tasks, cmp.batches))
+    parts += own_share_markdown(own_recall_share(cmp.tasks, [*cmp.batches, *cmp.rebuilds]))
     path = out_dir / "report.md"
     path.write_text("\n".join(parts), encoding="utf-8")
     return path

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from seer.eval.runlog import BatchLog, RunHeader, RunLog, TaskLog
+from seer.eval.runlog import BatchLog, RebuildLog, RunHeader, RunLog, TaskLog
 
 
 @dataclass(frozen=True)
@@ -184,13 +184,17 @@ def growth_markdown(growth: dict[str, list[tuple[int, int]]]) -> list[str]:
 
 
 def own_recall_share(
-    tasks: Sequence[TaskLog], batches: Sequence[BatchLog]
+    tasks: Sequence[TaskLog], records: Sequence[BatchLog | RebuildLog]
 ) -> dict[str, list[tuple[int, int, int]]]:
     """Per method that recalls: (batch, recalled demonstrations the run recorded itself, all recalled).
-    Shows whether the pool's growth reaches the prompts at all (the rest are seed demonstrations)."""
+    Shows whether the pool's growth reaches the prompts at all (the rest are seed demonstrations).
+    The run's own ids: those its batches flushed, its immediate records, and those of a rebuilt pool."""
     own: dict[str, set[str]] = defaultdict(set)
-    for b in batches:
+    for b in records:
         own[b.method].update(b.stored_ids)
+    for t in tasks:
+        if t.record.status == "stored" and t.record.id:
+            own[t.method].add(t.record.id)
     counts: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     for t in tasks:
         if t.phase not in ("online", "train"):
@@ -240,7 +244,8 @@ def write_report(log: RunLog, out_dir: Path | None = None) -> Path:
     if curve:
         parts += curve_markdown(curve)
     parts += growth_markdown(growth)
-    parts += own_share_markdown(own_recall_share(tasks, batch_lines))
+    rebuilds = [x for x in lines if isinstance(x, RebuildLog)]
+    parts += own_share_markdown(own_recall_share(tasks, [*batch_lines, *rebuilds]))
     path = out_dir / "report.md"
     path.write_text("\n".join(parts), encoding="utf-8")
     return path

@@ -224,8 +224,9 @@ async def execute(config: RunConfig, out: Path, *, model: Any = None, show_progr
         on_error=config.on_error,
         intent=config.intent,
     )
+    lost = frozenset(m.name for m in methods if not config.server and not pool_file(out, m.name).exists())
     settings = RunSettings(immediate=config.immediate, agent=agent, source=getattr(model, "name", ""),
-                           measure_cpu=not parallel)
+                           measure_cpu=not parallel, rebuild_pools=lost)
     if config.server:
         connect = http_connector(config.server)
     else:

@@ -108,8 +108,19 @@ class BatchLog(_Line):
     pool_size: int = 0
 
 
-LogLine = Annotated[RunHeader | TaskLog | BatchLog, Field(discriminator="kind")]
-_ADAPTER: TypeAdapter[RunHeader | TaskLog | BatchLog] = TypeAdapter(LogLine)
+class RebuildLog(_Line):
+    """A lost pool file rebuilt on resume by replaying the log's records: the ids they got this time."""
+
+    kind: Literal["rebuild"] = "rebuild"
+    method: str
+    replayed: int
+    stored_ids: list[str] = Field(default_factory=list)
+    pool_size: int = 0
+
+
+AnyLine = RunHeader | TaskLog | BatchLog | RebuildLog
+LogLine = Annotated[AnyLine, Field(discriminator="kind")]
+_ADAPTER: TypeAdapter[AnyLine] = TypeAdapter(LogLine)
 
 
 class RunLogError(Exception):
@@ -125,7 +136,7 @@ class RunLog:
     def exists(self) -> bool:
         return self.path.is_file() and self.path.stat().st_size > 0
 
-    def append(self, line: RunHeader | TaskLog | BatchLog) -> None:
+    def append(self, line: AnyLine) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         data = line.model_dump_json() + "\n"
         with self.path.open("a", encoding="utf-8") as fh:
@@ -133,7 +144,7 @@ class RunLog:
             fh.flush()
             os.fsync(fh.fileno())
 
-    def read(self) -> list[RunHeader | TaskLog | BatchLog]:
+    def read(self) -> list[AnyLine]:
         """All complete lines; a torn (unterminated or unparsable) last line is dropped and truncated away."""
         if not self.path.is_file():
             return []
@@ -141,7 +152,7 @@ class RunLog:
         complete, _, torn = raw.rpartition(b"\n")
         if torn:  # the last write did not finish: drop it so the next append starts a fresh line
             self._truncate(len(complete) + 1 if complete else 0)
-        out: list[RunHeader | TaskLog | BatchLog] = []
+        out: list[AnyLine] = []
         for i, line in enumerate(complete.split(b"\n") if complete else []):
             if not line.strip():
                 continue

@@ -22,7 +22,16 @@ import anyio
 from seer.eval.agent import Agent, AgentConfig, ChatModel, FinalStep, IntentStep, McpClient, RecallConfig
 from seer.eval.agent import structured_of as _structured
 from seer.eval.judges import Judge
-from seer.eval.runlog import BatchLog, RecalledRef, RecordLog, RunLog, StepLog, TaskLog, VerdictLog
+from seer.eval.runlog import (
+    BatchLog,
+    RebuildLog,
+    RecalledRef,
+    RecordLog,
+    RunLog,
+    StepLog,
+    TaskLog,
+    VerdictLog,
+)
 from seer.eval.toolqa.questions import Question
 from seer.eval.toolqa.scoring import exact_match
 from seer.pool.models import Strategy, Term
@@ -52,10 +61,10 @@ METHODS: dict[str, Method] = {
         _m("static", "static", learn=False),  # fixed seed demonstrations (oracle chains), never updated
         _m("random", "random"),
         _m("query", "goal", ["s1"]),  # query similarity only
-        # ours: blend recall, only the task's intent, demonstrations kept in place (KV cache survives)
-        _m("seer", "blend", same_intent=True, layout="incremental"),
-        # seer, showing only demonstrations of the task's question type (else none: the model on its own)
-        _m("seer-gate", "blend", same_intent=True, layout="incremental", min_overlap=0.85),
+        # ours: blend recall of the task's intent and question type only (else no demonstration: the model
+        # on its own until it has recorded successes of that type), kept in place (KV cache survives)
+        _m("seer", "blend", same_intent=True, layout="incremental", min_overlap=0.85),
+        _m("seer-nogate", "blend", same_intent=True, layout="incremental"),  # seer without the type gate
         _m("seer-paper", "hybrid"),  # the paper's: goal at step 1, process afterwards, s1+s2+s3, every step
         _m("seer-goal", "goal"),
         _m("seer-process", "process"),
@@ -119,6 +128,7 @@ class RunSettings:
     agent: AgentConfig = field(default_factory=AgentConfig)
     source: str = ""  # model name recorded with each experience
     measure_cpu: bool = True  # off when methods share this process (--parallel): its CPU time mixes them
+    rebuild_pools: frozenset[str] = frozenset()  # methods whose pool file was lost: replay the log's records
 
 
 ClientFactory = Callable[[Method], AbstractAsyncContextManager[McpClient]]
@@ -214,6 +224,8 @@ class Runner:
         lines = self.log.read()
         done = {t.qid: t for t in lines if isinstance(t, TaskLog) and t.method == method.name}
         flushed = {(b.phase, b.batch) for b in lines if isinstance(b, BatchLog) and b.method == method.name}
+        if method.name in self.settings.rebuild_pools:
+            await self.replay(client, method, [t for t in done.values() if _was_recorded(t, flushed)])
         results: list[TaskLog] = []
         buffer: list[TaskLog] = []
         for i, slot in enumerate(stream):
@@ -313,6 +325,21 @@ class Runner:
                 )
             )
 
+    async def replay(self, client: McpClient, method: Method, recorded: Sequence[TaskLog]) -> None:
+        """Rebuild a lost pool file from the log: the same records in the same order give the same pool
+        (the server imports the seeds again when it creates the file); the new ids are logged."""
+        if not recorded:
+            return
+        stored: list[str] = []
+        pool_size = 0
+        for task in recorded:
+            out = await self.record(client, task)
+            pool_size = int(out.get("pool_size", pool_size))
+            if out.get("stored") and out.get("id"):
+                stored.append(str(out["id"]))
+        self.log.append(RebuildLog(method=method.name, replayed=len(recorded), stored_ids=stored,
+                                   pool_size=pool_size))
+
     async def record(self, client: McpClient, task: TaskLog) -> dict[str, Any]:
         payload = record_payload(task, self.settings.source)
         return _structured(await client.call_tool("record_trajectory", payload))
@@ -340,6 +367,12 @@ async def run_methods(
         for method in methods:
             group.start_soon(one, method, runner(method))
     return {m.name: out[m.name] for m in methods}
+
+
+def _was_recorded(task: TaskLog, flushed: set[tuple[Phase, int]]) -> bool:
+    """Recorded at once, or buffered in a batch whose flush the log holds."""
+    status = task.record.status
+    return status in ("stored", "rejected") or (status == "buffered" and (task.phase, task.batch) in flushed)
 
 
 def pool_file(out: Path, method: str) -> Path:

@@ -13,8 +13,9 @@ import pytest
 from seer.eval.agent import AgentConfig
 from seer.eval.judges import exact_match
 from seer.eval.models.scripted import ScriptedModel
+from seer.eval.report import own_recall_share
 from seer.eval.run_toolqa import stdio_connector
-from seer.eval.runlog import BatchLog, RunLog, TaskLog
+from seer.eval.runlog import BatchLog, RebuildLog, RunLog, TaskLog
 from seer.eval.runner import METHODS, Runner, RunSettings, get_method, make_stream, run_methods
 from seer.eval.toolqa.questions import Question, load_questions
 from tests.eval.test_agent import solver
@@ -149,6 +150,45 @@ def test_resume_skips_finished_tasks_and_flushes_the_open_batch(
     batches = [x for x in log.read() if isinstance(x, BatchLog)]
     assert [(b.batch, b.flushed) for b in batches] == [(1, 3), (2, 3)]  # batch 1's two earlier successes kept
     assert batches[-1].pool_size == 6
+
+
+def test_resume_rebuilds_a_lost_pool_from_the_log(
+    real_corpus: Path, tmp_path: Path, coffee_questions: list[Question]
+) -> None:
+    """Only the log survives (e.g. it was committed, the run folder was not): the resume replays its
+    records, so batch 3 recalls from the same pool as it would have, and the new ids count as the run's."""
+    brain = solver()
+    calls: list[int] = []
+
+    def crashing(messages: list[dict[str, Any]]) -> str:
+        reply = brain(messages)
+        if json.loads(reply)["tool"] == "LoadDB":
+            calls.append(1)
+            if len(calls) == 5:  # task 5, in batch 3: batches 1 and 2 (2 successes each) were flushed
+                raise RuntimeError("simulated crash")
+        return reply
+
+    with pytest.raises(BaseException):  # noqa: B017 - may arrive wrapped in an ExceptionGroup
+        run(real_corpus, tmp_path, coffee_questions, ScriptedModel(crashing), batches=3)
+    (tmp_path / "pools" / "seer.duckdb").unlink()
+    settings = RunSettings(agent=AgentConfig(intent="gold"), source="scripted",
+                           rebuild_pools=frozenset({"seer"}))
+    log = RunLog(tmp_path / "runlog.jsonl")
+    stream = make_stream(coffee_questions, protocol="online", batches=3, seed=0)
+    runner = Runner(ScriptedModel(solver()), exact_match(), log, settings)
+    anyio.run(lambda: run_methods(runner, [get_method("seer")], stream,
+                                  stdio_connector(real_corpus, tmp_path, "hash")))
+    lines = log.read()
+    rebuilt = [x for x in lines if isinstance(x, RebuildLog)]
+    assert len(rebuilt) == 1 and rebuilt[0].replayed == 4 and rebuilt[0].pool_size == 4
+    last = [t for t in log.tasks() if t.batch == 3]
+    assert len(last) == 2 and {t.pool_size for t in last} == {4}  # the rebuilt pool, not an empty one
+    recalled = {r.id for t in last for s in t.steps for r in s.recalled or []}
+    assert recalled and recalled <= set(rebuilt[0].stored_ids)
+    share = own_recall_share(log.tasks(), [x for x in lines if isinstance(x, BatchLog | RebuildLog)])
+    assert [(b, own) for b, own, _ in share["seer"]][-1] == (3, len([r for t in last for s in t.steps
+                                                                   for r in s.recalled or []]))
+    assert [x.pool_size for x in lines if isinstance(x, BatchLog)] == [2, 4, 6]
 
 
 def _flatten(exc: BaseException) -> str:

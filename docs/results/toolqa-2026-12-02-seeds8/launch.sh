@@ -1,12 +1,28 @@
 #!/usr/bin/env bash
-# The easy online runs from the 8 official seeds, four methods side by side on core 1 (core 0 stays free
-# for other work). CODE: a snapshot of the commit under test (snapshot.sh), first on PYTHONPATH, so work
-# on main does not change a running measurement. Resume: the same lines with "online --resume" appended.
-# (Started on 2026-12-02: react, static, query, seer from a22bd04, seer-gate from bc38060; resume all
-# from one later snapshot: behaviour is unchanged.)
+# Start (or, run again, resume) a set of runs on one core: launch.sh SET, CORE=0|1 (default 1).
+#   easy     online, easy, from the 8 official seeds: react static query seer seer-nogate
+#   hard     online, hard (coffee, flight, airbnb x 20), from the 8 seeds: react static query seer
+#   heldout  learn on half, test the frozen pool on the other half: seer seer-nogate query
+#   starts   seer from an empty pool and from the 240 oracle seeds (online, easy)
+#   order2   the easy online run with a second stream order (--seed 1): react static query seer
+# CODE: a frozen snapshot of the commit under test (snapshot.sh; made from HEAD if absent), first on
+# PYTHONPATH, so work on main does not change a running measurement. Progress: /work/runs/NAME.log.
+set -euo pipefail
+HERE=/work/main/docs/results/toolqa-2026-12-02-seeds8
 CODE=${CODE:-/work/runs/code-head}
-cd /work/runs
-for m in react static query seer seer-gate; do
-  PYTHONPATH=$CODE/.pythonpath nohup taskset -c 1 nice -n 5 $CODE/docs/results/toolqa-2026-12-02-seeds8/measure.sh \
-    $m /work/runs/s8-easy-$m easy seeds8 "$@" > s8-easy-$m.log 2>&1 &
-done
+CORE=${CORE:-1}
+[ -d "$CODE" ] || bash "$HERE/snapshot.sh" HEAD "$CODE"
+mkdir -p /work/runs
+start() {  # NAME METHOD LEVEL START [PROTOCOL] [extra]
+  local name=$1; shift
+  PYTHONPATH=$CODE/.pythonpath nohup taskset -c "$CORE" nice -n 5 "$HERE/measure.sh" "$1" "$name" "${@:2}" \
+    > "/work/runs/$name.log" 2>&1 &
+}
+case "$1" in
+  easy) for m in react static query seer seer-nogate; do start "s8-easy-$m" "$m" easy seeds8; done ;;
+  hard) for m in react static query seer; do start "s8-hard-$m" "$m" hard seeds8; done ;;
+  heldout) for m in seer seer-nogate query; do start "s8-heldout-$m" "$m" easy seeds8 heldout; done ;;
+  starts) start empty-easy-seer seer easy empty; start o240-easy-seer seer easy oracle240 ;;
+  order2) for m in react static query seer; do start "s8-easy2-$m" "$m" easy seeds8 online --seed 1; done ;;
+  *) echo "unknown set $1" >&2; exit 2 ;;
+esac
