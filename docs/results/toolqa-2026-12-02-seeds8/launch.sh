@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start (or, run again, resume) a set of runs on one core: launch.sh SET, CORE=0|1 (default 1).
+# Start (or, run again, resume) a set of runs on one core: launch.sh SET, CORE=0|1 (default 1), NICE
+# (default 5; 19 leaves the core to other work first).
 #   easy     online, easy, from the 8 official seeds: react static query seer seer-nogate
 #   hard     online, hard (coffee, flight, airbnb x 20), from the 8 seeds: react static query seer
 #   heldout  learn on half, test the frozen pool on the other half: seer seer-nogate query
@@ -11,11 +12,12 @@ set -euo pipefail
 HERE=/work/main/docs/results/toolqa-2026-12-02-seeds8
 CODE=${CODE:-/work/runs/code-head}
 CORE=${CORE:-1}
+NICE=${NICE:-5}
 [ -d "$CODE" ] || bash "$HERE/snapshot.sh" HEAD "$CODE"
 mkdir -p /work/runs
 start() {  # NAME METHOD LEVEL START [PROTOCOL] [extra]
   local name=$1; shift
-  PYTHONPATH=$CODE/.pythonpath nohup taskset -c "$CORE" nice -n 5 "$HERE/measure.sh" "$1" "$name" "${@:2}" \
+  PYTHONPATH=$CODE/.pythonpath nohup taskset -c "$CORE" nice -n "$NICE" "$HERE/measure.sh" "$1" "$name" "${@:2}" \
     > "/work/runs/$name.log" 2>&1 &
 }
 case "$1" in

@@ -11,7 +11,8 @@ OUT=$HERE/runs/$2
 cd /work/main
 export SEER_HOME=/work/seer-measure-home
 D=/work/runs/measure-data
-[ -d "$D/questions" ] || bash "$HERE/prepare.sh" "$D"
+mkdir -p /work/runs
+flock /work/runs/.prepare.lock bash -c "[ -d $D/questions ] || bash $HERE/prepare.sh $D"  # once, not per run
 if [ -s "$OUT/runlog.jsonl" ]; then
   exec .venv/bin/python -m seer.seer_mcp.cli run toolqa --resume --out "$OUT"
 fi
