@@ -110,3 +110,40 @@ def recall_quality_command(library: Path, k: int, strategies: str, embedder: str
         table.add_row(r.strategy, str(r.step) if r.step else "all", str(r.n), f"{r.template_hit:.1f}",
                       f"{r.next_tool_hit:.1f}", f"{r.intent_precision:.1f}")
     report.console().print(report.unclipped(table))
+
+
+@bench.command("tune-weights")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--method", default=None, help="The learning method whose records to use (default: the first).")
+@click.option("--k", default=4, show_default=True, help="Demonstrations per recall.")
+@click.option("--strategies", default="blend,hybrid", show_default=True)
+@click.option("--embedder", default="default", show_default=True,
+              help="default (MiniLM), hash, or a model name.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def tune_weights_command(run_dir: Path, method: str | None, k: int, strategies: str, embedder: str,
+                         as_json: bool) -> None:
+    """Leave-one-out over the pool a run grew (its seeds + the successes it recorded, rebuilt from
+    RUN_DIR's log): for each s1/s2 weight setting, how often the top-k hold a demonstration of the
+    probe's question type, the top-1 is of that type, and one calls the gold next tool."""
+    from dataclasses import asdict
+
+    from seer.eval.bench.tune_weights import evaluate, recorded_requests, summary
+    from seer.pool import load_embedder
+
+    name, records, library = recorded_requests(run_dir, method)
+    rows = evaluate(records, library, load_embedder(embedder), k=k,
+                    strategies=[s.strip() for s in strategies.split(",") if s.strip()])
+    if as_json:
+        click.echo(json.dumps([asdict(r) for r in rows], indent=2))
+        return
+    table = Table(title=f"Term weights, leave-one-out over {len(records)} records of {name} in {run_dir.name}"
+                  f" (+ seeds from {library.name if library else 'none'}; k={k})")
+    for col in ("strategy", "λ1 λ2 λ3", "recalls", "same type %", "top-1 same type %", "next tool %"):
+        table.add_column(col, justify="left" if col == "strategy" else "right")
+    best = summary(rows)
+    for r in rows:
+        default = r.lambdas == (1.0, 1.0, 1.0)
+        mark = " *" if best[r.strategy]["best"] == r else (" (default)" if default else "")
+        table.add_row(r.strategy + mark, " ".join(f"{x:g}" for x in r.lambdas), str(r.n), f"{r.type_hit:.1f}",
+                      f"{r.top1_type:.1f}", f"{r.next_tool_hit:.1f}")
+    report.console().print(report.unclipped(table))
