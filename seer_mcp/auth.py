@@ -1,5 +1,6 @@
-"""Who may use a shared pool over HTTP: named API keys with scopes, verified by the MCP SDK's bearer
-middleware (401 with ``WWW-Authenticate``, OAuth protected-resource metadata).
+"""Who may use a shared pool over HTTP: named API keys with scopes, or access tokens from an external
+OAuth issuer (:mod:`seer.seer_mcp.oauth`), verified by the MCP SDK's bearer middleware (401 with
+``WWW-Authenticate``, OAuth protected-resource metadata).
 
 Keys live hashed (SHA-256) in a JSON file (``$SEER_HOME/api-keys.json`` by default, made by
 ``seer-mcp keys create``) or in the ``SEER_API_KEYS`` environment variable (the same JSON). The plain
@@ -19,11 +20,15 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from mcp.server.auth.middleware.auth_context import get_access_token
-from mcp.server.auth.provider import AccessToken
+from mcp.server.auth.provider import AccessToken, TokenVerifier
+from mcp.server.auth.settings import AuthSettings
 from pydantic import BaseModel, Field, ValidationError
+
+if TYPE_CHECKING:
+    from seer.seer_mcp.oauth import OAuthVerifier
 
 Scope = Literal["recall", "record", "admin"]
 SCOPES: tuple[Scope, ...] = ("recall", "record", "admin")
@@ -128,12 +133,42 @@ class ApiKeyVerifier:
         return AccessToken(token=token, client_id=entry.name, subject=entry.name, scopes=list(entry.scopes))
 
 
+class EitherVerifier:
+    """API keys and OAuth tokens on one server: a ``seer_`` token is looked up among the keys, any
+    other is checked as a JWT from the issuer."""
+
+    def __init__(self, keys: TokenVerifier, oauth: TokenVerifier):
+        self.keys, self.oauth = keys, oauth
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        verifier = self.keys if token.startswith(KEY_PREFIX) else self.oauth
+        return await verifier.verify_token(token)
+
+
+def http_security(keys: KeyStore | None, oauth: OAuthVerifier | None, public_url: str) -> dict[str, Any]:
+    """The ``MCPServer`` arguments that make every HTTP request present a key or a token (empty: an
+    open server). The protected-resource metadata names the OAuth issuer as authorization server."""
+    verifiers: list[TokenVerifier] = [v for v in (ApiKeyVerifier(keys) if keys else None, oauth) if v]
+    if not verifiers:
+        return {}
+    verifier = verifiers[0] if len(verifiers) == 1 else EitherVerifier(*verifiers)
+    settings = {"issuer_url": oauth.issuer if oauth is not None else public_url,
+                "resource_server_url": public_url, "validate_token_resource": False}  # verifiers check aud
+    return {"token_verifier": verifier, "auth": AuthSettings.model_validate(settings)}
+
+
 def caller(ctx: Any = None) -> AccessToken | None:
     """The authenticated caller of this request (None on stdio or without auth)."""
     request = getattr(getattr(ctx, "request_context", None), "request", None) if ctx is not None else None
     user = getattr(request, "scope", {}).get("user") if request is not None else None
     token = getattr(user, "access_token", None)
     return token if token is not None else get_access_token()
+
+
+def identity(token: AccessToken) -> str:
+    """Who a verified caller is, the one name to record them by: an API key's name, or an OAuth
+    token's ``sub``."""
+    return token.subject or token.client_id
 
 
 def require(scope: Scope, ctx: Any, *, enabled: bool, limiter: RateLimiter | None = None,
@@ -144,12 +179,12 @@ def require(scope: Scope, ctx: Any, *, enabled: bool, limiter: RateLimiter | Non
     if not enabled:
         return token
     if token is None:
-        raise AuthError("this server needs an API key (Authorization: Bearer <key>)")
+        raise AuthError("this server needs an API key or access token (Authorization: Bearer <token>)")
     if scope not in token.scopes and "admin" not in token.scopes:
-        raise AuthError(f"the key {token.client_id!r} lacks the {scope!r} scope (it has: "
-                        f"{', '.join(token.scopes)})")
+        who = f"the token of {identity(token)!r}" if token.claims else f"the key {identity(token)!r}"
+        raise AuthError(f"{who} lacks the {scope!r} scope (it has: {', '.join(token.scopes) or 'none'})")
     if limiter is not None and action is not None:
-        limiter.take(token.client_id, action)
+        limiter.take(identity(token), action)
     return token
 
 
@@ -172,7 +207,7 @@ class RateLimiter:
             tokens = min(burst, tokens + (now - last) * rate)
             if tokens < 1.0:
                 self._buckets[(key, action)] = (tokens, now)
-                raise AuthError(f"rate limit: the key {key!r} may {action} {rate:g} times per second "
+                raise AuthError(f"rate limit: {key!r} may {action} {rate:g} times per second "
                                 f"(bursts of {burst:g}); retry in {(1.0 - tokens) / rate:.1f} s")
             self._buckets[(key, action)] = (tokens - 1.0, now)
 

@@ -38,9 +38,36 @@ def _rate_limits(text: str) -> dict[str, tuple[float, float]]:
     return limits
 
 
-def _http_keys(path: Path | None, host: str, allow_open: bool) -> Any:
-    """The API keys an HTTP server checks (None: open); refuses an open non-loopback server unless
-    the operator passed --allow-unauthenticated-network-access."""
+def _http_oauth(issuer: str | None, audiences: tuple[str, ...], jwks_url: str | None, jwks_file: Path | None,
+                scope_prefix: str, cooldown_s: float) -> Any:
+    """The verifier of an external OAuth issuer's tokens (None without --oauth-issuer); its keys are read
+    now, so a wrong URL or file stops the server at start."""
+    if issuer is None:
+        if audiences or jwks_url or jwks_file:
+            raise click.BadParameter("the --oauth-* options need --oauth-issuer", param_hint="--oauth-issuer")
+        return None
+    if not audiences:
+        raise click.BadParameter("tokens are checked for their audience: pass --oauth-audience",
+                                 param_hint="--oauth-audience")
+    if jwks_url and jwks_file:
+        raise click.BadParameter("pass one of --oauth-jwks-url and --oauth-jwks-file",
+                                 param_hint="--oauth-jwks-url")
+    from seer.seer_mcp.auth import AuthError
+    from seer.seer_mcp.oauth import JwksSource, OAuthVerifier, discover_jwks_url
+
+    try:
+        url = jwks_url or (None if jwks_file else discover_jwks_url(issuer))
+        jwks = JwksSource(url, jwks_file, cooldown_s=cooldown_s)
+        jwks.load()
+        return OAuthVerifier(issuer, audiences, jwks, scope_prefix=scope_prefix)
+    except AuthError as exc:
+        raise click.ClickException(f"OAuth issuer {issuer}: {exc}") from exc
+
+
+def _http_keys(path: Path | None, host: str, allow_open: bool, *, oauth: bool = False) -> Any:
+    """The API keys an HTTP server checks (None: none); refuses a server open to everyone (no keys, no
+    OAuth issuer) on a non-loopback address unless the operator passed
+    --allow-unauthenticated-network-access."""
     import ipaddress
 
     from seer.pool.home import seer_home
@@ -52,6 +79,8 @@ def _http_keys(path: Path | None, host: str, allow_open: bool) -> Any:
         raise click.ClickException(str(exc)) from exc
     if store.keys:
         return store
+    if oauth:
+        return None
     try:
         loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -60,7 +89,8 @@ def _http_keys(path: Path | None, host: str, allow_open: bool) -> Any:
         raise click.ClickException(
             f"refusing to serve {host} without authentication: anyone who reaches the port could record, "
             "recall and forget experiences. Create a key (seer-mcp keys create NAME --scopes recall,record), "
-            "bind to 127.0.0.1, or pass --allow-unauthenticated-network-access."
+            "accept an OAuth issuer's tokens (--oauth-issuer), bind to 127.0.0.1, or pass "
+            "--allow-unauthenticated-network-access."
         )
     logging.getLogger("seer").warning("HTTP without API keys: every client that reaches %s can use the pool",
                                       host)
@@ -130,6 +160,21 @@ class _LazyGroup(click.Group):
     help="HTTP: the API key file (default $SEER_HOME/api-keys.json, made by `seer-mcp keys create`; or the "
     "SEER_API_KEYS variable). When it holds keys, every HTTP request needs one.",
 )
+@click.option("--oauth-issuer", metavar="URL",
+              help="HTTP: also accept JWT access tokens from this OAuth issuer (its exact `iss`); named as "
+              "the authorization server in the protected-resource metadata.")
+@click.option("--oauth-audience", metavar="AUD", multiple=True,
+              help="HTTP with --oauth-issuer: the `aud` tokens must name for this server (repeatable).")
+@click.option("--oauth-jwks-url", metavar="URL",
+              help="The issuer's signing keys (JWKS). Default: the jwks_uri of its OpenID configuration.")
+@click.option("--oauth-jwks-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The issuer's signing keys from a JWKS file instead (re-read when a token names a new "
+              "kid).")
+@click.option("--oauth-scope-prefix", default="", metavar="PREFIX",
+              help="Only token scopes PREFIX+recall/record/admin count (e.g. 'seer:'); default: bare names.")
+@click.option("--oauth-jwks-cooldown", default=30.0, show_default=True, type=click.FloatRange(min=0),
+              metavar="SECONDS", help="At most one JWKS refetch per this many seconds for tokens with an "
+              "unknown kid (key rotation).")
 @click.option(
     "--rate-limits",
     default="recall=50:200,record=20:100",
@@ -159,6 +204,12 @@ def main(
     seeds: Path | None,
     log_level: str,
     api_keys: Path | None,
+    oauth_issuer: str | None,
+    oauth_audience: tuple[str, ...],
+    oauth_jwks_url: str | None,
+    oauth_jwks_file: Path | None,
+    oauth_scope_prefix: str,
+    oauth_jwks_cooldown: float,
     rate_limits: str,
     allow_unauthenticated_network_access: bool,
     unsafe_python_sandbox: bool,
@@ -179,17 +230,22 @@ def main(
         logging.getLogger("seer").warning(
             "--unsafe-python-sandbox: PythonInterpreter runs model-written code WITHOUT its boundary"
         )
-    keys, host, port = None, "127.0.0.1", 0
+    keys, oauth, host, port = None, None, "127.0.0.1", 0
     if http:
         host, port = _parse_host_port(http)
-        keys = _http_keys(api_keys, host, allow_unauthenticated_network_access)
+        oauth = _http_oauth(oauth_issuer, oauth_audience, oauth_jwks_url, oauth_jwks_file, oauth_scope_prefix,
+                            oauth_jwks_cooldown)
+        keys = _http_keys(api_keys, host, allow_unauthenticated_network_access, oauth=oauth is not None)
     config = ServerConfig(corpus=corpus, pool=pool_name, embedder=embedder, seeds=seeds, keys=keys,
-                          public_url=f"http://{host}:{port}/mcp", rate_limits=_rate_limits(rate_limits),
+                          oauth=oauth, public_url=f"http://{host}:{port}/mcp",
+                          rate_limits=_rate_limits(rate_limits),
                           python_isolation="audit-hook" if unsafe_python_sandbox else "namespaces")
     server = build_server(config)
     try:
         if http:
-            who = f"{len(keys.keys)} API keys" if keys is not None else "NO authentication"
+            who = " and ".join(([f"{len(keys.keys)} API keys"] if keys is not None else [])
+                               + ([f"OAuth tokens from {oauth.issuer}"] if oauth is not None else []))
+            who = who or "NO authentication"
             click.echo(f"seer MCP server on http://{host}:{port}/mcp (pool {pool_name!r}, {who})", err=True)
             # handshake-era clients hold transport sessions: bounded in number and idle time, so a flood
             # of initialize calls cannot grow the server's memory without limit

@@ -14,7 +14,6 @@ from typing import Annotated, Any, Literal
 
 import anyio
 import duckdb
-from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError as MCPToolError
 from mcp_types import ToolAnnotations
@@ -25,13 +24,14 @@ from seer.pool.home import cache_dir
 from seer.seer_mcp import __version__
 from seer.seer_mcp.auth import (
     DEFAULT_LIMITS,
-    ApiKeyVerifier,
     AuthError,
     KeyStore,
     RateLimiter,
     Scope,
+    http_security,
     require,
 )
+from seer.seer_mcp.oauth import OAuthVerifier
 from seer.seer_mcp.pool_service import PoolService
 from seer.seer_mcp.sessions import (
     DEFAULT_KEY,
@@ -69,6 +69,7 @@ class ServerConfig:
     seeds: Path | None = None
     python_isolation: Literal["namespaces", "audit-hook"] = "namespaces"  # audit-hook: unsafe opt-in
     keys: KeyStore | None = None  # HTTP: the API keys callers must present (None: no authentication)
+    oauth: OAuthVerifier | None = None  # HTTP: also (or instead) access tokens from an OAuth issuer
     public_url: str = "http://127.0.0.1:8000/mcp"  # this server's URL, named in the auth metadata
     rate_limits: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     max_clients: int = 1024
@@ -218,14 +219,9 @@ def build_server(config: ServerConfig, *, pool_service: PoolService | None = Non
         config.client_idle_ttl_s,
     )
     pools = pool_service or PoolService(config.pool, config.embedder, config.seeds)
-    auth = config.keys is not None
+    security = http_security(config.keys, config.oauth, config.public_url)  # the SDK's bearer middleware
+    auth = bool(security)
     limiter = RateLimiter(config.rate_limits)  # per key: one client cannot flood the pool or starve others
-    security: dict[str, Any] = {}
-    if config.keys is not None:  # the SDK's bearer middleware: 401 + WWW-Authenticate, resource metadata
-        security = {"token_verifier": ApiKeyVerifier(config.keys),
-                    "auth": AuthSettings.model_validate({"issuer_url": config.public_url,
-                                                         "resource_server_url": config.public_url,
-                                                         "validate_token_resource": False})}
     server = MCPServer("seer", instructions=instructions(), version=__version__, log_level="WARNING",
                        **security)
 

@@ -1,4 +1,5 @@
-"""Start the real seer server (stdio subprocess or HTTP on a free 127.0.0.1 port) for MCP client tests."""
+"""Start the real seer server (stdio subprocess or HTTP on a free 127.0.0.1 port) for MCP client tests,
+and connect to it over HTTP with a bearer token."""
 
 from __future__ import annotations
 
@@ -7,12 +8,17 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
+import httpx2
 import pytest
+from mcp import Client
 from mcp.client.stdio import StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
 
 
 def free_port() -> int:
@@ -35,18 +41,20 @@ def stdio_params(corpus: Path, pool: str = "test") -> StdioServerParameters:
 class HttpServer:
     """`seer-mcp --http` in a subprocess; stopped (and restartable) by the test."""
 
-    def __init__(self, corpus: Path, pool: str = "test"):
-        self.corpus, self.pool = corpus, pool
+    def __init__(self, corpus: Path, pool: str = "test", extra_args: Sequence[str] = (),
+                 env: Mapping[str, str] | None = None):
+        self.corpus, self.pool, self.extra_args, self.env = corpus, pool, list(extra_args), env
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/mcp"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout_s: float = 60.0) -> HttpServer:
         self.proc = subprocess.Popen(
-            [sys.executable, *server_args(self.corpus, self.pool), "--http", f"127.0.0.1:{self.port}"],
+            [sys.executable, *server_args(self.corpus, self.pool), "--http", f"127.0.0.1:{self.port}",
+             *self.extra_args],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            env=os.environ.copy(),
+            env=dict(self.env) if self.env is not None else os.environ.copy(),
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -72,6 +80,20 @@ class HttpServer:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+@asynccontextmanager
+async def client_with(url: str, key: str | None) -> AsyncIterator[Client]:
+    """An MCP client over streamable HTTP that sends ``Authorization: Bearer <key>`` (none without a key)."""
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    async with httpx2.AsyncClient(headers=headers, timeout=60) as http, \
+            Client(streamable_http_client(url, http_client=http)) as client:
+        yield client
+
+
+def text(result: Any) -> str:
+    """The text blocks of a tool result (where tool errors say what went wrong)."""
+    return "\n".join(b.text for b in result.content if getattr(b, "type", "") == "text")
 
 
 @pytest.fixture

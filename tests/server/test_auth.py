@@ -6,33 +6,16 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx
-import httpx2
-from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
 
 from seer.pool.home import seer_home
 from seer.seer_mcp.auth import KeyStore
-from tests.server.conftest import HttpServer, free_port, server_args
+from tests.server.conftest import HttpServer, client_with, free_port, server_args, text
 from tests.server.test_mcp_pool import record_args
-
-
-@asynccontextmanager
-async def client_with(url: str, key: str | None) -> AsyncIterator[Client]:
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    async with httpx2.AsyncClient(headers=headers, timeout=60) as http, \
-            Client(streamable_http_client(url, http_client=http)) as client:
-        yield client
-
-
-def text(result: Any) -> str:
-    return "\n".join(b.text for b in result.content if getattr(b, "type", "") == "text")
 
 
 def test_keys_and_scopes(real_corpus: Path, http_server_factory: type[HttpServer]) -> None:
