@@ -15,6 +15,7 @@ CORE=${CORE:-1}
 NICE=${NICE:-5}
 [ -d "$CODE" ] || bash "$HERE/snapshot.sh" HEAD "$CODE"
 mkdir -p /work/runs
+pgrep -f "$HERE/server_cpu.py" > /dev/null || nohup python3 "$HERE/server_cpu.py" > /work/runs/server_cpu.log 2>&1 &
 start() {  # NAME METHOD LEVEL START [PROTOCOL] [extra]
   local name=$1; shift
   PYTHONPATH=$CODE/.pythonpath nohup taskset -c "$CORE" nice -n "$NICE" "$HERE/measure.sh" "$1" "$name" "${@:2}" \
