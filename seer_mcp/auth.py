@@ -166,8 +166,10 @@ def caller(ctx: Any = None) -> AccessToken | None:
 
 
 def identity(token: AccessToken) -> str:
-    """Who a verified caller is, the one name to record them by: an API key's name, or an OAuth
-    token's ``sub``."""
+    """Who a verified caller is, the one name to record them by: an API key's name, or ``oauth:`` and
+    an OAuth token's ``sub`` (key names hold no ``:``, so a token can never pass for a key's holder)."""
+    if token.claims:
+        return f"oauth:{token.subject or token.client_id}"
     return token.subject or token.client_id
 
 

@@ -140,8 +140,9 @@ def test_valid_rsa_and_ec_tokens_name_their_subject_and_scopes(issuer: Issuer) -
     rsa_token = check(issuer.token("rsa-1", "alice", "openid recall profile"))
     ec_token = check(issuer.token("ec-1", "bob", None, scp=["record", "admin", "email"], azp="agent-app"))
     assert rsa_token is not None and ec_token is not None
-    assert (identity(rsa_token), rsa_token.scopes, rsa_token.resource) == ("alice", ["recall"], AUDIENCE)
-    assert (identity(ec_token), ec_token.client_id) == ("bob", "agent-app")
+    assert (identity(rsa_token), rsa_token.scopes) == ("oauth:alice", ["recall"])
+    assert rsa_token.resource == AUDIENCE
+    assert (identity(ec_token), ec_token.client_id) == ("oauth:bob", "agent-app")
     assert ec_token.scopes == ["record", "admin"]
     assert (rsa_token.claims or {})["iss"] == issuer.url  # the SDK's session binding reads the issuer here
     listed = check(issuer.token("rsa-1", aud=["other-api", AUDIENCE]))
@@ -209,7 +210,7 @@ def test_unknown_kids_refetch_the_jwks_at_most_once_per_cooldown(issuer: Issuer)
         assert check(rotated) is None  # still within the cooldown
         time.sleep(0.6)
         token = check(rotated)
-        assert token is not None and identity(token) == "carol"
+        assert token is not None and identity(token) == "oauth:carol"
         assert check(issuer.token("rsa-1")) is not None  # cached keys need no fetch
         assert issuer.jwks_fetches - before == 2
     finally:
@@ -260,7 +261,7 @@ def test_keys_and_tokens_on_one_server(issuer: Issuer, tmp_path: Path) -> None:
     async def main() -> None:
         by_key, by_token = await either.verify_token(key), await either.verify_token(issuer.token("rsa-1"))
         assert by_key is not None and identity(by_key) == "ops" and by_key.scopes == ["admin"]
-        assert by_token is not None and identity(by_token) == "alice"
+        assert by_token is not None and identity(by_token) == "oauth:alice"
         assert await either.verify_token("seer_not-a-key") is None
 
     anyio.run(main)
@@ -368,7 +369,7 @@ def test_api_keys_and_oauth_together(issuer: Issuer, real_corpus: Path,
     assert post(server, "seer_not-a-key").status_code == 401
 
     async def main() -> None:
-        for bearer, who in ((key, "harness"), (issuer.token("ec-1", "erin", "recall"), "erin")):
+        for bearer, who in ((key, "harness"), (issuer.token("ec-1", "erin", "recall"), "oauth:erin")):
             async with client_with(server.url, bearer) as client:
                 assert not (await client.call_tool("recall_experiences", {"task": "coffee"})).is_error
                 denied = await client.call_tool("record_trajectory", record_args(3))
