@@ -9,6 +9,7 @@ question (wins, losses, exact McNemar p) — small samples need that honesty.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from math import comb
@@ -185,24 +186,48 @@ def outcome_table(tasks: Sequence[TaskLog]) -> str:
     return "\n".join(lines)
 
 
-def cost_table(tasks: Sequence[TaskLog]) -> str | None:
+def cost_table(tasks: Sequence[TaskLog], server_cpu: dict[str, float] | None = None) -> str | None:
     """Cost per question on the questions for which every method logged its CPU time, so methods are
-    compared on the same questions (a resumed older log has CPU times for its later part only)."""
+    compared on the same questions (a resumed older log has CPU times for its later part only).
+    ``server_cpu``: the MCP server's CPU seconds per question of a method, where measured."""
     methods = list(_by_method(tasks))
+    server_cpu = server_cpu or {}
     by_qid: dict[str, dict[str, TaskLog]] = {}
     for t in tasks:
         by_qid.setdefault(t.qid, {})[t.method] = t
     qids = [q for q, mine in by_qid.items() if all(m in mine and mine[m].cpu_seconds for m in methods)]
     if not qids:
         return None
-    lines = ["| method | n | CPU s / question | wall s / question | prompt tokens / question |",
-             "|---|---:|---:|---:|---:|"]
+    lines = ["| method | n | CPU s / question (harness + server) | wall s / question "
+             "| prompt tokens / question | computed prompt tokens / question |",
+             "|---|---:|---:|---:|---:|---:|"]
     for m in methods:
         mine = [by_qid[q][m] for q in qids]
-        lines.append(f"| {m} | {len(mine)} | {sum(t.cpu_seconds for t in mine) / len(mine):.1f} | "
+        cpu = sum(t.cpu_seconds for t in mine) / len(mine)
+        cpu_text = f"{cpu:.1f}"
+        if m in server_cpu:
+            cpu_text = f"{cpu + server_cpu[m]:.1f} ({cpu:.1f} + {server_cpu[m]:.1f})"
+        lines.append(f"| {m} | {len(mine)} | {cpu_text} | "
                      f"{sum(t.seconds for t in mine) / len(mine):.1f} | "
-                     f"{sum(t.prompt_tokens for t in mine) / len(mine):.0f} |")
+                     f"{sum(t.prompt_tokens for t in mine) / len(mine):.0f} | "
+                     f"{sum(t.prompt_tokens - (t.cached_prompt_tokens or 0) for t in mine) / len(mine):.0f} |")
     return "\n".join(lines)
+
+
+def server_cpu_per_question(cmp: Comparison) -> dict[str, float]:
+    """Per method whose run folder holds only it: the server CPU seconds (``server_cpu.json``, written by
+    a sidecar beside the run) over the tasks the method finished there."""
+    out: dict[str, float] = {}
+    for method, run_dir in cmp.runs.items():
+        path = run_dir / "server_cpu.json"
+        finished = sum(t.method == method for t in cmp.tasks) + cmp.beyond_common.get(method, 0)
+        if list(cmp.runs.values()).count(run_dir) != 1 or not path.is_file() or not finished:
+            continue
+        try:
+            out[method] = float(json.loads(path.read_text(encoding="utf-8"))["cpu_seconds"]) / finished
+        except (ValueError, KeyError, TypeError):
+            continue
+    return out
 
 
 def write_report(cmp: Comparison, out_dir: Path, reference: str = "seer") -> Path:
@@ -226,7 +251,7 @@ def write_report(cmp: Comparison, out_dir: Path, reference: str = "seer") -> Pat
     if cmp.tasks:
         parts += ["EM beside numeric equality (same numbers, different formatting):", "",
                   lenient_table(cmp.tasks), "", "How the episodes ended:", "", outcome_table(cmp.tasks), ""]
-    costs = cost_table(cmp.tasks)
+    costs = cost_table(cmp.tasks, server_cpu_per_question(cmp))
     if costs:
         parts += ["Cost on the questions every method has CPU times for:", "", costs, ""]
     if cmp.tasks and reference in cmp.methods and len(cmp.methods) > 1:

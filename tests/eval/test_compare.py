@@ -7,7 +7,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from seer.eval.compare import CompareError, Paired, cost_table, load, paired, write_report
+from seer.eval.compare import (
+    CompareError,
+    Paired,
+    cost_table,
+    load,
+    paired,
+    server_cpu_per_question,
+    write_report,
+)
 from seer.eval.runlog import BatchLog, RunHeader, RunLog, TaskLog
 from seer.seer_mcp.cli import main
 
@@ -100,3 +108,13 @@ def test_cost_table_uses_only_questions_every_method_timed() -> None:
     assert table is not None
     assert "| seer | 2 | 50.0 |" in table and "| react | 2 | 15.0 |" in table
     assert cost_table([timed("seer", "q0", 0.0), timed("react", "q0", 5.0)]) is None
+    with_server = cost_table(tasks, {"seer": 2.5})
+    assert with_server is not None and "| seer | 2 | 52.5 (50.0 + 2.5) |" in with_server
+
+
+def test_server_cpu_comes_from_the_run_folder(tmp_path: Path) -> None:
+    seer = run_dir(tmp_path, "seer", [True, True, False, True])
+    react = run_dir(tmp_path, "react", [True, False, False, True])
+    (seer / "server_cpu.json").write_text('{"processes": {"1@2": 12.0}, "cpu_seconds": 12.0}')
+    (react / "server_cpu.json").write_text("not json")
+    assert server_cpu_per_question(load([seer, react])) == {"seer": 3.0}  # 12 s over its 4 questions
