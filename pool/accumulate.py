@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -61,6 +61,9 @@ def experience_row(exp: Experience) -> dict[str, Any]:
         "created_at": created,
         "times_recalled": exp.times_recalled,
         "times_in_success": exp.times_in_success,
+        "recorder": exp.recorder,
+        "status": exp.status,
+        "status_reason": exp.status_reason,
     }
 
 
@@ -113,6 +116,34 @@ def build_experience(
 def is_duplicate(query_cos: np.ndarray, same_text: np.ndarray, threshold: float) -> np.ndarray:
     """Near-identical task: query cosine ≥ threshold or equal normalised text (same template assumed)."""
     return (query_cos >= threshold) | same_text
+
+
+def find_duplicate(
+    mirror: Mirror,
+    exp: Experience,
+    qvec: np.ndarray,
+    same_task: Callable[[str, str], set[str]],
+    threshold: float,
+) -> str | None:
+    """The id of an experience ``exp`` duplicates (same template, near-identical task), else None. An
+    active record is compared with active experiences; a held or quarantined one only with its own
+    recorder's, so it neither absorbs nor is absorbed by others' work. ``same_task(template, norm_task)``:
+    the ids with that template and normalised task text."""
+    m = mirror
+    template = template_key(exp.intent, exp.tool_chain)
+    code = m.templates.get(template)
+    if code < 0:
+        return None
+    n = m.n
+    peers = m.active[:n] if exp.status == "active" else m.recorder[:n] == m.recorders.get(exp.recorder)
+    slots = np.flatnonzero((m.template[:n] == code) & m.alive[:n] & peers)
+    if len(slots) == 0:
+        return None
+    cos = m.vec["query"][slots] @ qvec
+    same_ids = same_task(template, normalise_task(exp.task))
+    same_text = np.array([m.ids[s] in same_ids for s in slots])
+    hits = slots[is_duplicate(cos, same_text, threshold)]
+    return m.ids[int(hits[0])] if len(hits) else None
 
 
 def merges(

@@ -18,7 +18,7 @@ from seer.pool.accumulate import (
     build_experience,
     clean_steps,
     experience_row,
-    is_duplicate,
+    find_duplicate,
     merges,
     row_to_experience,
 )
@@ -30,14 +30,16 @@ from seer.pool.mirror import AnnIndex, Mirror, stored_columns
 from seer.pool.models import (
     Experience,
     PoolError,
-    PoolStats,
     RecalledExperience,
     RecallRequest,
     RecordOutcome,
     RecordRequest,
 )
-from seer.pool.render import normalise_task, question_overlap, render_steps, template_key
+from seer.pool.moderation import Moderation
+from seer.pool.render import question_overlap, render_demo, render_steps
+from seer.pool.screen import rule_names, screen_record
 from seer.pool.store import PoolStore
+from seer.pool.trust import LOCAL, TrustPolicy, recall_mask
 from seer.pool.writer import WriteBehind
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -57,7 +59,7 @@ def pool_path(name_or_path: str | Path) -> tuple[Path, str]:
     return pools_dir() / f"{text}.duckdb", text
 
 
-class ExperiencePool:
+class ExperiencePool(Moderation):
     """One named experience pool. Thread-safe: one instance serves many concurrent MCP clients."""
 
     def __init__(
@@ -89,6 +91,7 @@ class ExperiencePool:
         self.ann: AnnIndex | None = None
         self._goal_cache: LRU[str, list[RecalledExperience]] = LRU(GOAL_CACHE_SIZE)
         self._display: LRU[int, dict[str, Any]] = LRU(DISPLAY_CACHE_SIZE)
+        self._quarantined = store.quarantined_recorders()
         self._load()
         self._writer.start()
 
@@ -134,14 +137,6 @@ class ExperiencePool:
     def create(cls, name_or_path: str | Path, embedder: Embedder, **kwargs: Any) -> ExperiencePool:
         """Create a new pool (an existing one is opened if the embedder matches); keywords as `open`."""
         return cls.open(name_or_path, embedder, create=True, **kwargs)
-
-    @property
-    def name(self) -> str:
-        return self.store.label
-
-    @property
-    def path(self) -> Path:
-        return self.store.path
 
     def _ann_folder(self) -> Path:
         return self.path.with_name(self.path.name + ".ann")
@@ -226,15 +221,16 @@ class ExperiencePool:
             return None
         return self.classifier.classify_vectors(self.cache.embed([task]))[0]
 
-    def recall(self, request: RecallRequest) -> list[RecalledExperience]:
-        """Top-k demonstrations for the next step (Algorithm 1), each with score, s1, s2, s3."""
+    def recall(self, request: RecallRequest, policy: TrustPolicy | None = None) -> list[RecalledExperience]:
+        """Top-k active demonstrations for the next step (Algorithm 1), each with score, s1, s2, s3, among
+        the recorders and judges both the request and the operator's ``policy`` allow."""
         if request.k == 0 or self.mirror.live == 0:
             return []
         intent = request.intent if request.intent is not None else self.infer_intent(request.task)
         req = request if intent == request.intent else request.model_copy(update={"intent": intent})
         if req.same_intent and self.mirror.intents.get(intent) < 0:
             return []  # no experience of this intent: recall nothing rather than another domain's
-        goal_key = self._goal_key(req)
+        goal_key = self._goal_key(req, policy)
         with self.lock:
             hit = self._goal_cache.get(goal_key) if goal_key is not None else None
         if hit is not None:
@@ -247,7 +243,9 @@ class ExperiencePool:
         wide = req if req.min_overlap is None else req.model_copy(update={"k": max(16, 4 * req.k)})
         with self.lock:
             m = self.mirror
-            scored, positions = R.recall_slots(m, self._recall_ann(), wide, qplan, vectors[0], goal_vector)
+            allowed = recall_mask(m, req, policy)
+            scored, positions = R.recall_slots(m, self._recall_ann(), wide, qplan, vectors[0], goal_vector,
+                                               allowed)
             chosen = [int(scored.slots[p]) for p in positions]
             ids = [m.ids[s] for s in chosen]
             seqs = [int(m.seq[s]) for s in chosen]
@@ -260,11 +258,12 @@ class ExperiencePool:
         self._count_recalled([r.id for r in results])
         return results
 
-    def _goal_key(self, request: RecallRequest) -> str | None:
+    def _goal_key(self, request: RecallRequest, policy: TrustPolicy | None) -> str | None:
         """Cache key of a `goal` recall (the steps so far do not matter) until the pool changes; else None."""
         if request.strategy != "goal":
             return None
-        return request.model_dump_json(exclude={"steps_so_far"}) + str(self.store.meta.get("generation"))
+        return (request.model_dump_json(exclude={"steps_so_far"}) + repr(policy)
+                + str(self.store.meta.get("generation")))
 
     def _display_rows(self, seqs: Sequence[int]) -> dict[int, dict[str, Any]]:
         """task/intent/demo_text/tool_chain by seq: an in-memory LRU in front of indexed point lookups."""
@@ -287,8 +286,14 @@ class ExperiencePool:
         self._writer.count_recalled(self._seqs_of(ids))
 
     # ------------------------------------------------------------------ record
-    def record(self, request: RecordRequest) -> RecordOutcome:
-        """Store a successful trajectory (Algorithm 2) with dedup and capacity; credit recalled ids."""
+    def record(
+        self, request: RecordRequest, *, recorder: str = LOCAL, hold: str | None = None
+    ) -> RecordOutcome:
+        """Store a successful trajectory (Algorithm 2) with dedup and capacity; credit recalled ids.
+
+        ``recorder`` is stored as its provenance. The record is stored *held* (not recalled until an admin
+        releases it) when its text matches a screening rule or ``hold`` gives a reason (the server's hold
+        policy), and *quarantined* when its recorder is; held records credit no one."""
         if not request.success:
             return RecordOutcome(
                 stored=False, reason="not successful: only successful trajectories are stored"
@@ -296,6 +301,8 @@ class ExperiencePool:
         steps = clean_steps(request.steps)
         if not steps:
             return RecordOutcome(stored=False, reason="no successful tool step to learn from")
+        findings = screen_record(request.task, steps, request.final_answer)
+        status, why = self._status_for(recorder, findings, hold)
         vectors = self.cache.embed([request.task, render_steps(steps)])
         intent, source = request.intent, request.intent_source or "caller"
         if intent is None:
@@ -316,40 +323,27 @@ class ExperiencePool:
         )
         exp.query_embedding = vectors[0].tolist()
         exp.trajectory_embedding = vectors[1].tolist()
+        exp.recorder, exp.status, exp.status_reason = recorder, status, why
+        credit = request.recalled_ids if status == "active" else []
+        rules = rule_names(findings)
         self.flush()
         with self.lock:
-            dup = self._find_duplicate(exp, vectors[0])
+            dup = find_duplicate(self.mirror, exp, vectors[0], self.store.same_template_task,
+                                 self.capacity.dedup_cosine)
             if dup is not None:
-                self.store.add_times_in_success(Counter(self._seqs_of(request.recalled_ids)))
-                return RecordOutcome(
-                    stored=False,
-                    id=None,
-                    merged_into=dup,
-                    reason=f"duplicate of {dup} (same intent, tool chain and task)",
-                )
-            self._insert([exp], credit=request.recalled_ids)
+                self.store.add_times_in_success(Counter(self._seqs_of(credit)))
+                return RecordOutcome(stored=False, id=None, merged_into=dup, status=status, rules=rules,
+                                     reason=f"duplicate of {dup} (same intent, tool chain and task)")
+            self._insert([exp], credit=credit)
             evicted = self._enforce_capacity(intent)
-        reason = "stored" + (f"; evicted {len(evicted)} least useful" if evicted else "")
-        return RecordOutcome(
-            stored=exp.id not in evicted,
-            id=exp.id if exp.id not in evicted else None,
-            reason=reason if exp.id not in evicted else "evicted at once: pool is full",
-        )
-
-    def _find_duplicate(self, exp: Experience, qvec: np.ndarray) -> str | None:
-        m = self.mirror
-        template = template_key(exp.intent, exp.tool_chain)
-        code = m.templates.get(template)
-        if code < 0:
-            return None
-        slots = np.flatnonzero((m.template[: m.n] == code) & m.alive[: m.n])
-        if len(slots) == 0:
-            return None
-        cos = m.vec["query"][slots] @ qvec
-        same_ids = self.store.same_template_task(template, normalise_task(exp.task))
-        same_text = np.array([m.ids[s] in same_ids for s in slots])
-        hits = slots[is_duplicate(cos, same_text, self.capacity.dedup_cosine)]
-        return m.ids[int(hits[0])] if len(hits) else None
+        if exp.id in evicted:
+            return RecordOutcome(stored=False, reason="evicted at once: pool is full", status=status,
+                                 rules=rules)
+        reason = "stored"
+        if status != "active":
+            reason = f"stored {status}: not recalled until an admin releases it; {why}"
+        reason += f"; evicted {len(evicted)} least useful" if evicted else ""
+        return RecordOutcome(stored=True, id=exp.id, reason=reason, status=status, rules=rules)
 
     def _insert(self, exps: Sequence[Experience], credit: Sequence[str] = ()) -> None:
         """Insert experiences (vectors set) in one transaction that also credits the recalled ids
@@ -412,8 +406,16 @@ class ExperiencePool:
 
     # ------------------------------------------------------------- bulk / admin
     def add_experiences(self, exps: Sequence[Experience]) -> list[str]:
-        """Insert experiences in ONE transaction (all or nothing); embeds missing vectors; skips known ids."""
+        """Insert experiences in ONE transaction (all or nothing); embeds missing vectors; skips known ids.
+        Demonstration text is rendered here from the steps (never taken from a file), and active ones that
+        match a screening rule are stored held."""
         fresh = [e for e in exps if e.id not in self.mirror.slot_of_id]
+        for e in fresh:
+            if e.steps:
+                e.demo_text = render_demo(e.task, e.steps)
+            findings = screen_record(e.task, e.steps, e.final_answer) if e.status == "active" else []
+            if findings:
+                e.status, e.status_reason = self._status_for(e.recorder, findings, None)
         need = [e for e in fresh if e.query_embedding is None or e.trajectory_embedding is None]
         if need:
             vecs = self.cache.embed([t for e in need for t in (e.task, render_steps(e.steps))])
@@ -457,37 +459,15 @@ class ExperiencePool:
         """Number of stored experiences."""
         return self.mirror.live
 
-    def stats(self) -> dict[str, Any]:
-        """Counts ("count", "per_intent") and usage totals as a JSON-ready dict."""
-        return self.stats_model().model_dump()
-
-    def stats_model(self) -> PoolStats:
-        """Counts per intent and usage totals."""
-        self.flush()
-        with self.store.lock:  # one consistent snapshot of both
-            per_intent = self.store.counts_per_intent()
-            count, times_recalled, times_in_success = self.store.usage_totals()
-        return PoolStats(
-            name=self.name,
-            path=str(self.path),
-            count=count,
-            per_intent=per_intent,
-            embedder_id=self.store.embedder_id,
-            dim=self.store.dim,
-            schema_version=self.store.schema_version,
-            times_recalled=times_recalled,
-            times_in_success=times_in_success,
-        )
-
     def prune(self) -> dict[str, int]:
         """Merge duplicates (keep the most useful, sum its stats) and apply capacity limits."""
         self.flush()
         merged = 0
         with self.lock:
             m = self.mirror
-            groups: dict[int, list[int]] = {}
+            groups: dict[tuple[int, bool], list[int]] = {}  # never merge across statuses
             for slot in np.flatnonzero(m.alive[: m.n]):
-                groups.setdefault(int(m.template[slot]), []).append(int(slot))
+                groups.setdefault((int(m.template[slot]), bool(m.active[slot])), []).append(int(slot))
             drop: list[str] = []
             for slots in groups.values():
                 if len(slots) < 2:

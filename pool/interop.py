@@ -33,7 +33,8 @@ def _observations(full_text: str, n_steps: int) -> list[str]:
 
 
 def parse_library(path: Path) -> list[Experience]:
-    """Experiences (intent_source gold, judge_kind seed) from the official library.json; validates all."""
+    """Experiences (intent_source gold, judge_kind seed, recorder ``seed:<file name>``) from the official
+    library.json; validates all."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
@@ -69,6 +70,7 @@ def parse_library(path: Path) -> list[Experience]:
             final_answer=str(steps[-1].arguments.get("answer", "")) if steps[-1].tool == "Finish" else "",
             ident=f"seed-{record['id']}",
         )
+        exp.recorder = f"seed:{Path(path).name}"
         out.append(exp)
     return out
 
@@ -108,9 +110,13 @@ def parse_jsonl(path: Path) -> list[Experience]:
 
 
 def import_file(pool: ExperiencePool, path: Path) -> dict[str, int]:
-    """Import library.json (a JSON list) or JSONL into the pool in one transaction."""
+    """Import library.json (a JSON list) or JSONL into the pool in one transaction. JSONL records that
+    name no recorder get ``seed:<file name>``."""
     path = Path(path)
     exps = parse_library(path) if _is_library(path) else parse_jsonl(path)
+    for exp in exps:
+        if "recorder" not in exp.model_fields_set:
+            exp.recorder = f"seed:{path.name}"
     added = pool.add_experiences(exps)
     return {"read": len(exps), "added": len(added), "skipped": len(exps) - len(added)}
 

@@ -1,8 +1,10 @@
 """In-memory mirror of a pool for fast recall: vector matrices, coded columns and optional ANN indexes.
 
-Rows live in slots ordered by seq. Strings used by recall (intent, template, source task, tools) are
-interned to integer codes so each score term is one vectorised numpy expression. Removal marks a slot
-dead; `compact` drops dead slots. Above `ann_threshold` rows, one usearch (cosine) index per embedding
+Rows live in slots ordered by seq. Strings used by recall (intent, template, source task, tools, recorder,
+judge) are interned to integer codes so each score term and filter is one vectorised numpy expression.
+Held and quarantined experiences stay in the mirror (dedup and capacity see them) but are not `active`, so
+recall never returns them. Removal marks a slot dead; `compact` drops dead slots.
+Above `ann_threshold` rows, one usearch (cosine) index per embedding
 column and intent partition supplies candidates that recall re-scores exactly.
 """
 
@@ -48,6 +50,8 @@ class Mirror:
         self.templates = Vocab()
         self.tasks = Vocab()
         self.tools = Vocab()
+        self.recorders = Vocab()
+        self.judges = Vocab()
         self.ids: list[str] = []
         self.slot_of_id: dict[str, int] = {}
         self._alloc(0)
@@ -62,7 +66,15 @@ class Mirror:
         self.tokens = np.zeros(cap, np.int32)
         self.seed = np.zeros(cap, bool)
         self.alive = np.zeros(cap, bool)
+        self.active = np.zeros(cap, bool)  # status "active": the only ones recall returns
+        self.recorder = np.zeros(cap, np.int32)
+        self.judge = np.zeros(cap, np.int32)
         self.masks = np.zeros((cap, 1), np.uint64)
+
+    def _columns(self) -> tuple[np.ndarray, ...]:
+        """The one-dimensional per-slot arrays (all but the vectors and tool masks)."""
+        return (self.seq, self.intent, self.template, self.task, self.tokens, self.seed, self.alive,
+                self.active, self.recorder, self.judge)
 
     def reserve(self, n: int) -> None:
         """Pre-size the buffers for n rows (avoids doubling copies on load)."""
@@ -73,31 +85,15 @@ class Mirror:
         if need <= self.cap:
             return
         cap = need if exact else max(need, self.cap * 2, 1024)
-        old = (
-            self.seq,
-            self.vec,
-            self.intent,
-            self.template,
-            self.task,
-            self.tokens,
-            self.seed,
-            self.alive,
-            self.masks,
-        )
-        width = self.masks.shape[1]
+        old_columns, old_vec, old_masks = self._columns(), self.vec, self.masks
         self._alloc(cap)
-        self.masks = np.zeros((cap, width), np.uint64)
+        self.masks = np.zeros((cap, old_masks.shape[1]), np.uint64)
         n = self.n
-        self.seq[:n], self.intent[:n], self.template[:n] = old[0][:n], old[2][:n], old[3][:n]
-        self.task[:n], self.tokens[:n], self.seed[:n], self.alive[:n] = (
-            old[4][:n],
-            old[5][:n],
-            old[6][:n],
-            old[7][:n],
-        )
-        self.masks[:n] = old[8][:n]
+        for new, old in zip(self._columns(), old_columns, strict=True):
+            new[:n] = old[:n]
+        self.masks[:n] = old_masks[:n]
         for c in COLUMNS:
-            self.vec[c][:n] = old[1][c][:n]
+            self.vec[c][:n] = old_vec[c][:n]
 
     def tool_mask(self, tools: list[str] | set[str], *, add: bool) -> np.ndarray:
         """Bitmask (W uint64 words) of a set of tool names; unknown tools are interned when `add`."""
@@ -114,8 +110,8 @@ class Mirror:
         return mask
 
     def append(self, cols: dict[str, Any]) -> np.ndarray:
-        """Append rows (seq, id, intent, tool_chain list, template, source_task_id, tokens, seed,
-        query/trajectory matrices); returns their slots."""
+        """Append rows (seq, id, intent, tool_chain list, template, source_task_id, tokens, seed, recorder,
+        judge, active, query/trajectory matrices); returns their slots."""
         m = len(cols["seq"])
         start = self.n
         self._grow(start + m)
@@ -131,6 +127,9 @@ class Mirror:
         self.tokens[sl] = cols["tokens"]
         self.seed[sl] = cols["seed"]
         self.alive[sl] = True
+        self.active[sl] = cols["active"]
+        self.recorder[sl] = [self.recorders.code(str(x)) for x in cols["recorder"]]
+        self.judge[sl] = [self.judges.code(str(x)) for x in cols["judge"]]
         chains = cols["tool_chain"]
         cache: dict[tuple[str, ...], np.ndarray] = {}
         for i, chain in enumerate(chains):
@@ -148,7 +147,9 @@ class Mirror:
 
     def append_stored(self, cols: dict[str, Any]) -> np.ndarray:
         """Append a batch in the store's column form (`PoolStore.load_mirror`, `insert_columns`,
-        `stored_columns`: tool_chain as JSON text, judge_kind, *_embedding matrices); returns the slots."""
+        `stored_columns`: tool_chain as JSON text, judge_kind, recorder, status, *_embedding matrices);
+        returns the slots."""
+        judges = np.asarray(cols["judge_kind"], dtype=object)
         return self.append(
             {
                 "seq": cols["seq"],
@@ -158,7 +159,10 @@ class Mirror:
                 "template": cols["template"],
                 "source_task_id": cols["source_task_id"],
                 "tokens": cols["tokens"],
-                "seed": np.asarray(cols["judge_kind"]) == "seed",
+                "seed": judges == "seed",
+                "judge": judges,
+                "recorder": cols["recorder"],
+                "active": np.asarray(cols["status"], dtype=object) == "active",
                 "query": cols["query_embedding"],
                 "trajectory": cols["trajectory_embedding"],
             }
@@ -169,7 +173,13 @@ class Mirror:
             if self.alive[slot]:
                 self.alive[slot] = False
                 self._live -= 1
+            self.active[slot] = False
             self.slot_of_id.pop(self.ids[slot], None)
+
+    def set_active(self, ids: Sequence[str], active: bool) -> None:
+        """Mark experiences recallable (status active) or not (held, quarantined)."""
+        slots = [self.slot_of_id[i] for i in ids if i in self.slot_of_id]
+        self.active[slots] = active
 
     @property
     def live(self) -> int:
@@ -191,13 +201,14 @@ class Mirror:
         self.seq[: len(keep)] = self.seq[keep]
         for c in COLUMNS:
             self.vec[c][: len(keep)] = self.vec[c][keep]
-        for arr in (self.intent, self.template, self.task, self.tokens, self.seed, self.alive):
+        for arr in self._columns()[1:]:
             arr[: len(keep)] = arr[keep]
         self.masks[: len(keep)] = self.masks[keep]
         self.ids = [self.ids[i] for i in keep]
         self.slot_of_id = {ident: i for i, ident in enumerate(self.ids)}
         self.n = len(keep)
         self.alive[self.n :] = False
+        self.active[self.n :] = False
 
 
 def stored_columns(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -211,6 +222,8 @@ def stored_columns(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "source_task_id": [r["source_task_id"] for r in rows],
         "tokens": np.array([r["tokens"] for r in rows]),
         "judge_kind": [r["judge_kind"] for r in rows],
+        "recorder": [r["recorder"] for r in rows],
+        "status": [r["status"] for r in rows],
         "query_embedding": np.stack([r["query_embedding"] for r in rows]),
         "trajectory_embedding": np.stack([r["trajectory_embedding"] for r in rows]),
     }

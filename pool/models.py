@@ -14,6 +14,8 @@ Order = Literal["ranked", "shuffled"]
 Term = Literal["s1", "s2", "s3"]
 TERMS: tuple[Term, ...] = ("s1", "s2", "s3")
 STRATEGIES: tuple[Strategy, ...] = get_args(Strategy)
+Status = Literal["active", "held", "quarantined"]  # only active experiences are recalled
+STATUSES: tuple[Status, ...] = get_args(Status)
 
 
 class PoolError(Exception):
@@ -31,6 +33,8 @@ MAX_OBSERVATION_CHARS = 8_000
 MAX_ARGUMENTS_CHARS = 20_000  # as JSON: a PythonInterpreter program fits
 MAX_ANSWER_CHARS = 2_000
 MAX_IDS = 256
+MAX_NAME_CHARS = 200  # a recorder (key name, token subject, seed:<file>) or a judge kind
+MAX_FILTERS = 32
 
 
 class Step(BaseModel):
@@ -81,6 +85,12 @@ class Experience(BaseModel):
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     times_recalled: int = 0
     times_in_success: int = 0
+    recorder: str = "local"
+    status: Status = "active"
+    status_reason: str = ""
+
+
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS)]
 
 
 class RecallRequest(BaseModel):
@@ -116,6 +126,16 @@ class RecallRequest(BaseModel):
         description="Only demonstrations whose question shares at least this share of its type words with "
         "the task (lower-case words, no numbers or names; 1.0: the same question type)",
     )
+    recorders: list[Name] | None = Field(
+        default=None, max_length=MAX_FILTERS,
+        description="Only demonstrations recorded by these recorders (API key names, 'local', "
+        "'seed:<file>'; a trailing * matches a prefix). The server's trusted recorders still apply",
+    )
+    judges: list[Name] | None = Field(
+        default=None, max_length=MAX_FILTERS,
+        description="Only demonstrations judged by these judge kinds (exact_match, llm_gold, env, self, "
+        "seed, ...; a trailing * matches a prefix). The server's trusted judges still apply",
+    )
 
     @property
     def use_s1(self) -> bool:
@@ -142,6 +162,8 @@ class RecalledExperience(BaseModel):
     s1: float
     s2: float
     s3: float
+    recorder: str = ""
+    judge: str = ""
 
 
 class RecordRequest(BaseModel):
@@ -155,8 +177,11 @@ class RecordRequest(BaseModel):
     steps: list[StepIn] = Field(max_length=MAX_STEPS, description="All tool calls with observations")
     final_answer: str = Field(default="", max_length=MAX_ANSWER_CHARS, description="The answer given")
     success: bool = Field(description="Judged successful; only successes are stored")
-    judge: str = Field(default="unknown", description="Who judged: exact_match, llm_gold, self, user, ...")
-    judge_verdict: str = Field(default="", description="The judge's verdict text (optional)")
+    judge: str = Field(default="unknown", max_length=MAX_NAME_CHARS,
+                       description="Who judged: exact_match, llm_gold, env, self, user, ... (gold- or "
+                       "environment-checked judges carry more weight than the client's own word)")
+    judge_verdict: str = Field(default="", max_length=MAX_ANSWER_CHARS,
+                               description="The judge's verdict text (optional)")
     intent: str | None = Field(default=None, description="Task intent label; inferred when omitted")
     intent_source: IntentSource | None = None
     source_task_id: str | None = Field(default=None, description="Benchmark task id, if any")
@@ -171,14 +196,24 @@ class RecordRequest(BaseModel):
             raise ValueError("task must not be blank")
         return value
 
+    @field_validator("judge")
+    @classmethod
+    def _judge_not_seed(cls, value: str) -> str:
+        if value == "seed":
+            raise ValueError("judge 'seed' is reserved for imported seed demonstrations")
+        return value
+
 
 class RecordOutcome(BaseModel):
-    """Whether a recorded trajectory was stored, its id, and why (or where it was merged)."""
+    """Whether a recorded trajectory was stored, its id, its status (held ones are not recalled until an
+    admin releases them), and why (or where it was merged); ``rules``: the screening rules it matched."""
 
     stored: bool
     id: str | None = None
     reason: str
     merged_into: str | None = None
+    status: Status | None = None
+    rules: list[str] = Field(default_factory=list)
 
 
 class PoolStats(BaseModel):
@@ -193,3 +228,4 @@ class PoolStats(BaseModel):
     schema_version: int
     times_recalled: int = 0
     times_in_success: int = 0
+    per_status: dict[str, int] = Field(default_factory=dict)

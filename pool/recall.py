@@ -110,8 +110,10 @@ def score_slots(
     vector: np.ndarray,
     intent_code: int,
     goal_vector: np.ndarray | None = None,
+    allowed: np.ndarray | None = None,
 ) -> Scored:
-    """All three terms and the score for the given slots (None = every slot; dead slots score -inf)."""
+    """All three terms and the score for the given slots (None = every slot). Dead, held or quarantined
+    slots, and those outside ``allowed`` (a boolean array over every slot, if given) score -inf."""
     n = mirror.n
     sel = slice(0, n) if slots is None else slots
     history_mask = mirror.tool_mask(set(qplan.history_tools), add=False)
@@ -121,7 +123,9 @@ def score_slots(
     s2 = tool_coverage(mirror.masks[sel], history_mask, len(set(qplan.history_tools)))
     s3 = intent_match(mirror.intent[sel], intent_code)
     score = combine(s1, s2, s3, request)
-    score[~mirror.alive[sel]] = -np.inf
+    score[~(mirror.alive[sel] & mirror.active[sel])] = -np.inf
+    if allowed is not None:
+        score[~allowed[sel]] = -np.inf
     return Scored(np.arange(n) if slots is None else slots, score, s1, s2, s3)
 
 
@@ -220,7 +224,7 @@ def static_slots(mirror: Mirror, request: RecallRequest, intent_code: int) -> np
     """The `static` strategy's candidates: the seed experiences of the task's intent (any seeds when s3 is
     off or the intent has none), like a per-domain prompt; None (every slot) when the pool has no seeds."""
     n = mirror.n
-    seeds = mirror.alive[:n] & mirror.seed[:n]
+    seeds = mirror.alive[:n] & mirror.active[:n] & mirror.seed[:n]
     same = seeds & (mirror.intent[:n] == intent_code)
     slots = np.flatnonzero(same if request.use_s3 and same.any() else seeds)
     return slots if len(slots) else None
@@ -233,10 +237,12 @@ def recall_slots(
     qplan: QueryPlan,
     vector: np.ndarray,
     goal_vector: np.ndarray | None = None,
+    allowed: np.ndarray | None = None,
 ) -> tuple[Scored, list[int]]:
     """Strategy dispatch of one recall over the mirror: the scored candidates and the positions (into
     them) of the chosen demonstrations, best first. ``request.intent`` is the resolved intent; ``ann``
-    supplies candidates for the ranked strategies (None = score every slot exactly)."""
+    supplies candidates for the ranked strategies (None = score every slot exactly); ``allowed``: the
+    trust filter (see `seer.pool.trust.recall_mask`)."""
     intent_code = mirror.intents.get(request.intent)
     slots: np.ndarray | None = None
     if request.strategy == "static":
@@ -248,7 +254,7 @@ def recall_slots(
         if ann is not None:
             code = intent_code if request.use_s3 else -1
             slots = candidate_slots(mirror, ann, qplan, vector, request.k, code, goal_vector=goal_vector)
-    scored = score_slots(mirror, slots, request, qplan, vector, intent_code, goal_vector)
+    scored = score_slots(mirror, slots, request, qplan, vector, intent_code, goal_vector, allowed)
     if request.same_intent:  # another domain's demonstrations must not steer the model
         scored.score[mirror.intent[scored.slots] != intent_code] = -np.inf
     return scored, select(mirror, scored, request, mode=mode, seed=request_seed(request))
@@ -275,6 +281,8 @@ def results(
             s1=float(scored.s1[p]),
             s2=float(scored.s2[p]),
             s3=float(scored.s3[p]),
+            recorder=rows[seq].get("recorder", ""),
+            judge=rows[seq].get("judge", ""),
         )
         for ident, seq, p in zip(ids, seqs, positions, strict=True)
         if seq in rows

@@ -1,5 +1,10 @@
 """Text forms of steps: the reference `Step N: thought <CALL_BEGIN>Tool[args]<CALL_END>` protocol,
-demonstration text (long retrieval results replaced by a placeholder) and abstract tool chains."""
+demonstration text (long retrieval results replaced by a placeholder) and abstract tool chains.
+
+A demonstration is data shown to another agent, so its text is made inert (`neutralise`): control and
+invisible format characters go, chat-template role markers and the call markers are replaced, and lines
+that would pose as demonstration structure (``Question:``, ``Step N:``, ``Result N:``, role headers) are
+quoted with ``> ``. Thoughts and answers are bounded. Benign trajectories render exactly as before."""
 
 from __future__ import annotations
 
@@ -14,6 +19,9 @@ from seer.tools.specs import TOOL_SPECS
 OBSERVATION_LIMIT = 300  # demonstrations stay compact: prompt tokens dominate a small CPU model's cost
 RETRIEVAL_PLACEHOLDER = "[retrieved passages omitted]"
 RETRIEVAL_LIMIT = 200
+DEMO_THOUGHT_LIMIT = 600  # the official seeds' longest thought is 420 characters
+DEMO_ANSWER_LIMIT = 500
+MARKER_PLACEHOLDER = "[marker removed]"
 
 # ToolQA argument names, from the tool specs; multi-argument tools split their text on ", ".
 TOOL_ARGUMENTS: dict[str, tuple[str, ...]] = {
@@ -80,13 +88,51 @@ def demo_observation(step: Step) -> str:
     return obs if len(obs) <= OBSERVATION_LIMIT else obs[:OBSERVATION_LIMIT] + " ..."
 
 
+_LINE_BREAKS = re.compile(r"\r\n?|[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+_INVISIBLE = re.compile(r"[\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f\u200b\u202a-\u202e\u2066-\u2069\ufeff]"
+                        r"|[\U000e0000-\U000e007f]")
+_ROLE_MARKERS = re.compile(r"<\|[A-Za-z0-9_]{1,40}\|>|\[/?INST\]|<</?SYS>>|</s>|<(?:start|end)_of_turn>")
+_CALL_MARKERS = re.compile(re.escape(CALL_BEGIN) + "|" + re.escape(CALL_END))
+_STRUCTURE_LINE = re.compile(
+    r"^(?=[ \t]*(?:Question|Step[ \t]*\d+|Result[ \t]*\d+|System|Assistant|User|Human)[ \t]*:)",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def neutralise(text: str) -> str:
+    """Text made inert for a demonstration: line breaks of every kind become \\n, control and invisible
+    format characters (bidi overrides, zero-width space, tag characters) are dropped (\\t and \\n stay),
+    chat-template role markers become a placeholder, call markers lose their angle brackets, and lines that
+    begin like demonstration structure are quoted with ``> ``. Identity on ordinary tool output."""
+    text = _INVISIBLE.sub("", _LINE_BREAKS.sub("\n", text))
+    text = _ROLE_MARKERS.sub(MARKER_PLACEHOLDER, text)
+    text = _CALL_MARKERS.sub(lambda m: "[" + m.group(0)[1:-1] + "]", text)
+    return _STRUCTURE_LINE.sub("> ", text)
+
+
+def _bounded(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + " ..."
+
+
+def _demo_step(step: Step, number: int) -> str:
+    """`render_step` of a demonstration: every text neutralised, the thought and the answer bounded."""
+    arguments = {name: neutralise(str(value)) for name, value in step.arguments.items()}
+    if step.tool == "Finish":
+        arguments = {name: _bounded(value, DEMO_ANSWER_LIMIT) for name, value in arguments.items()}
+    shown = Step(thought=_bounded(neutralise(step.thought), DEMO_THOUGHT_LIMIT),
+                 tool=neutralise(step.tool) or "?", arguments=arguments)
+    return render_step(shown, number)
+
+
 def render_demo(task: str, steps: Sequence[Step]) -> str:
-    """A demonstration in the reference format: question, steps and (shortened) results."""
-    lines = [f"Question: {task}"]
+    """A demonstration in the reference format: question, steps and (shortened) results, every text
+    neutralised (see `neutralise`)."""
+    lines = [f"Question: {neutralise(task)}"]
     for i, step in enumerate(steps, 1):
-        lines.append(render_step(step, i))
+        lines.append(_demo_step(step, i))
         if step.observation:
-            lines.append(f"Result {i}: {demo_observation(step)}")
+            shown = step.model_copy(update={"observation": neutralise(step.observation)})
+            lines.append(f"Result {i}: {demo_observation(shown)}")
     return "\n".join(lines)
 
 

@@ -32,7 +32,12 @@ COLUMNS = (
     "created_at",
     "times_recalled",
     "times_in_success",
+    "recorder",
+    "status",
+    "status_reason",
 )
+# what bulk loads that predate provenance (numpy columns without these) get
+PROVENANCE_DEFAULTS = {"recorder": "local", "status": "active", "status_reason": ""}
 
 
 def dumps(value: Any) -> str:

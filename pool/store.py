@@ -1,5 +1,5 @@
-"""DuckDB storage of one pool: schema, ordered named migrations, checked opening, and every SQL statement
-the pool runs, each behind a typed method (transactional writes, indexed reads).
+"""DuckDB storage of one pool: checked opening, migrations (defined in `seer.pool.schema`), and every SQL
+statement the pool runs, each behind a typed method (transactional writes, indexed reads).
 
 One database file per pool. A `meta` table marks the file as a seer pool and fixes the embedder id and
 dimension; vectors are FLOAT[dim] arrays. Files that are corrupt, foreign or made by a newer seer are
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,49 +21,13 @@ import numpy as np
 
 from seer.pool.files import backup_wal, duck_error, truncated
 from seer.pool.models import PoolError
-from seer.pool.rows import COLUMNS, rows_to_columns, to_param
+from seer.pool.rows import COLUMNS, PROVENANCE_DEFAULTS, rows_to_columns, to_param
+from seer.pool.schema import APP, MIGRATIONS, SCHEMA_VERSION, create_meta, read_meta
 
-APP = "seer-experience-pool"
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PoolStore"]
 
-Migration = Callable[[duckdb.DuckDBPyConnection, int], None]
-
-
-def _m0001_initial(con: duckdb.DuckDBPyConnection, dim: int) -> None:
-    con.execute(
-        f"""CREATE TABLE experiences (
-            seq BIGINT NOT NULL, id VARCHAR NOT NULL, task VARCHAR NOT NULL, intent VARCHAR NOT NULL,
-            intent_source VARCHAR, steps VARCHAR, tool_chain VARCHAR, template VARCHAR, norm_task VARCHAR,
-            demo_text VARCHAR, tokens INTEGER,
-            query_embedding FLOAT[{dim}], trajectory_embedding FLOAT[{dim}],
-            judge_kind VARCHAR, judge_verdict VARCHAR, model VARCHAR, embedder_id VARCHAR,
-            source_task_id VARCHAR, final_answer VARCHAR, created_at TIMESTAMP,
-            times_recalled BIGINT DEFAULT 0, times_in_success BIGINT DEFAULT 0)"""
-    )
-
-
-def _m0002_embedding_cache(con: duckdb.DuckDBPyConnection, dim: int) -> None:
-    con.execute(
-        f"CREATE TABLE embedding_cache (embedder_id VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, "
-        f"vec FLOAT[{dim}] NOT NULL, created_at TIMESTAMP)"
-    )
-
-
-def _m0003_lookup_indexes(con: duckdb.DuckDBPyConnection, dim: int) -> None:
-    # ART indexes make point lookups (recall results by seq, cache by hash) sub-millisecond.
-    con.execute("CREATE INDEX experiences_seq ON experiences(seq)")
-    con.execute("CREATE INDEX experiences_id ON experiences(id)")
-    con.execute("CREATE INDEX embedding_cache_sha ON embedding_cache(sha256)")
-
-
-# Ordered, named, append-only: never edit or reorder an entry that has shipped.
-MIGRATIONS: tuple[tuple[str, Migration], ...] = (
-    ("0001_initial", _m0001_initial),
-    ("0002_embedding_cache", _m0002_embedding_cache),
-    ("0003_lookup_indexes", _m0003_lookup_indexes),
-)
-SCHEMA_VERSION = len(MIGRATIONS)
-
-_MIRROR_SCALARS = ("seq", "id", "intent", "tool_chain", "template", "source_task_id", "tokens", "judge_kind")
+_MIRROR_SCALARS = ("seq", "id", "intent", "tool_chain", "template", "source_task_id", "tokens", "judge_kind",
+                   "recorder", "status")
 _COUNTS_VIEW = "_usage_increments"  # registered per statement under the store lock
 _ADD_TIMES_RECALLED = (
     f"UPDATE experiences SET times_recalled = times_recalled + {_COUNTS_VIEW}.a FROM {_COUNTS_VIEW} "
@@ -73,16 +37,6 @@ _ADD_TIMES_IN_SUCCESS = (
     f"UPDATE experiences SET times_in_success = times_in_success + {_COUNTS_VIEW}.a FROM {_COUNTS_VIEW} "
     f"WHERE experiences.seq = {_COUNTS_VIEW}.s"
 )
-def _read_meta(con: duckdb.DuckDBPyConnection) -> dict[str, str] | None:
-    """The meta table as a dict; None when the file has none (not a seer pool)."""
-    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-    if "meta" not in tables:
-        return None
-    try:
-        rows = con.execute("SELECT key, value FROM meta").fetchall()
-    except duckdb.Error:
-        return None
-    return {str(k): str(v) for k, v in rows}
 
 
 class PoolStore:
@@ -133,27 +87,13 @@ class PoolStore:
             con = cls._connect(path, label)
             try:
                 with _transaction(con):
-                    con.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
-                    con.execute("CREATE TABLE migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)")
-                    now = datetime.now(UTC).isoformat()
-                    con.executemany(
-                        "INSERT INTO meta VALUES (?, ?)",
-                        [
-                            ["app", APP],
-                            ["schema_version", "0"],
-                            ["embedder_id", embedder_id],
-                            ["dim", str(dim)],
-                            ["created_at", now],
-                            ["generation", "0"],
-                            ["next_seq", "1"],
-                        ],
-                    )
+                    create_meta(con, embedder_id, dim)
             except BaseException:
                 con.close()
                 path.unlink(missing_ok=True)
                 Path(str(path) + ".wal").unlink(missing_ok=True)
                 raise
-        meta = _read_meta(con) or {}
+        meta = read_meta(con) or {}
         store = cls(con, path, label, meta)
         store.migrate(upto=migrate_upto)
         return store
@@ -172,7 +112,7 @@ class PoolStore:
         """Read the meta of an existing file read-only; never writes to a file that is not ours."""
         con = cls._connect(path, label, read_only=True)
         try:
-            meta = _read_meta(con)
+            meta = read_meta(con)
         finally:
             con.close()
         if meta is None or meta.get("app") != APP:
@@ -212,7 +152,7 @@ class PoolStore:
                     self._con.execute("INSERT INTO migrations VALUES (?, ?)", [name, datetime.now(UTC)])
                     self._con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(number)])
                 applied.append(name)
-            self.meta = _read_meta(self._con) or self.meta
+            self.meta = read_meta(self._con) or self.meta
         return applied
 
     @property
@@ -275,6 +215,7 @@ class PoolStore:
         """Bulk insert numpy columns (COLUMNS but ``seq``; vectors as 2-D float32 arrays) in one
         transaction that numbers them; returns the columns with ``seq``."""
         n = len(cols["id"])
+        cols = {name: np.full(n, value, dtype=object) for name, value in PROVENANCE_DEFAULTS.items()} | cols
         with self._write() as con:
             first = self._reserve_seqs(con, n)
             cols = dict(cols, seq=np.arange(first, first + n, dtype=np.int64))
@@ -312,9 +253,11 @@ class PoolStore:
             con.execute("DELETE FROM experiences WHERE id IN (SELECT unnest(?::VARCHAR[]))", [list(ids)])
 
     def evict_least_useful(self, intent: str | None, n: int) -> list[str]:
-        """Delete the n least useful experiences (lowest times_in_success, then oldest) of one intent
-        (None: of the whole pool); returns their ids."""
-        order = f"ORDER BY times_in_success ASC, created_at ASC, seq ASC LIMIT {int(n)}"
+        """Delete the n least useful experiences (not active first, then lowest times_in_success, then
+        oldest) of one intent (None: of the whole pool); returns their ids."""
+        # held and quarantined ones go first: a flood of held records cannot push out active experiences
+        order = (f"ORDER BY status = 'active' ASC, times_in_success ASC, created_at ASC, seq ASC "
+                 f"LIMIT {int(n)}")
         with self.lock:
             if intent is None:
                 rows = self._con.execute(f"SELECT id FROM experiences {order}").fetchall()
@@ -368,7 +311,7 @@ class PoolStore:
         while True:
             with self.lock:
                 res = self._con.execute(
-                    "SELECT seq, id, intent, tool_chain, template, source_task_id, tokens, judge_kind, "
+                    f"SELECT {', '.join(_MIRROR_SCALARS)}, "
                     "query_embedding, trajectory_embedding FROM experiences WHERE seq > ? ORDER BY seq "
                     f"LIMIT {int(batch)}",
                     [last],
@@ -419,20 +362,96 @@ class PoolStore:
         return {str(r[0]) for r in rows}
 
     def display_rows(self, seqs: Sequence[int]) -> dict[int, dict[str, Any]]:
-        """task, intent, demo_text and tool_chain (a list) by seq: indexed point lookups."""
+        """task, intent, demo_text, tool_chain (a list), recorder and judge by seq: indexed point lookups."""
         if not seqs:
             return {}
         with self.lock:
             fetched = self._con.execute(
-                "SELECT seq, task, intent, demo_text, tool_chain FROM experiences WHERE seq IN ("
-                + ", ".join("?" for _ in seqs)
-                + ")",
+                "SELECT seq, task, intent, demo_text, tool_chain, recorder, judge_kind FROM experiences "
+                "WHERE seq IN (" + ", ".join("?" for _ in seqs) + ")",
                 list(seqs),
             ).fetchall()
         return {
-            int(seq): {"task": task, "intent": intent, "demo_text": demo, "tool_chain": json.loads(chain)}
-            for seq, task, intent, demo, chain in fetched
+            int(seq): {"task": task, "intent": intent, "demo_text": demo, "tool_chain": json.loads(chain),
+                       "recorder": recorder or "", "judge": judge or ""}
+            for seq, task, intent, demo, chain, recorder, judge in fetched
         }
+
+    # -------------------------------------------------------------- provenance
+    @staticmethod
+    def _where(ids: Sequence[str] | None, recorder: str | None, status: str | None) -> tuple[str, list[Any]]:
+        clauses, params = ["TRUE"], []
+        for clause, value in (("id IN (SELECT unnest(?::VARCHAR[]))", None if ids is None else list(ids)),
+                              ("recorder = ?", recorder), ("status = ?", status)):
+            if value is not None:
+                clauses.append(clause)
+                params.append(value)
+        return " AND ".join(clauses), params
+
+    def find_ids(
+        self, *, ids: Sequence[str] | None = None, recorder: str | None = None, status: str | None = None
+    ) -> list[str]:
+        """Ids of the experiences matching every given filter (None: any), in seq order."""
+        where, params = self._where(ids, recorder, status)
+        with self.lock:
+            rows = self._con.execute(f"SELECT id FROM experiences WHERE {where} ORDER BY seq",
+                                     params).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def listing(
+        self, *, recorder: str | None = None, status: str | None = None, limit: int = 1000
+    ) -> list[dict[str, Any]]:
+        """Rows (without vectors or steps) matching the filters, newest first, at most ``limit``."""
+        where, params = self._where(None, recorder, status)
+        cols = ("id", "intent", "recorder", "judge_kind", "status", "status_reason", "created_at", "task",
+                "final_answer", "times_recalled")
+        with self.lock:
+            cur = self._con.execute(
+                f"SELECT {', '.join(cols)} FROM experiences WHERE {where} "
+                f"ORDER BY seq DESC LIMIT {int(limit)}",
+                params,
+            )
+            return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+    def set_status(
+        self,
+        ids: Sequence[str],
+        status: str,
+        reason: str,
+        *,
+        quarantine_recorder: str | None = None,
+        release_recorder: str | None = None,
+    ) -> None:
+        """Set the status of experiences and, in the same transaction, put a recorder under standing
+        quarantine (its future records too) or lift it."""
+        with self._write() as con:
+            if ids:
+                con.execute(
+                    "UPDATE experiences SET status = ?, status_reason = ? "
+                    "WHERE id IN (SELECT unnest(?::VARCHAR[]))",
+                    [status, reason, list(ids)],
+                )
+            if quarantine_recorder is not None:
+                con.execute(
+                    "INSERT OR REPLACE INTO quarantined_recorders VALUES (?, ?, ?)",
+                    [quarantine_recorder, reason, datetime.now(UTC).replace(tzinfo=None)],
+                )
+            if release_recorder is not None:
+                con.execute("DELETE FROM quarantined_recorders WHERE recorder = ?", [release_recorder])
+
+    def quarantined_recorders(self) -> dict[str, str]:
+        """Recorders under standing quarantine, with the reason."""
+        with self.lock:
+            rows = self._con.execute("SELECT recorder, reason FROM quarantined_recorders").fetchall()
+        return {str(r): str(why or "") for r, why in rows}
+
+    def counts_per_status(self) -> dict[str, int]:
+        """Number of experiences of each status."""
+        with self.lock:
+            rows = self._con.execute(
+                "SELECT status, count(*) FROM experiences GROUP BY status ORDER BY status"
+            ).fetchall()
+        return {str(k): int(v) for k, v in rows}
 
     def counts_per_intent(self) -> dict[str, int]:
         """Number of experiences of each intent, by intent name."""

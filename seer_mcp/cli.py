@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 
@@ -62,6 +62,11 @@ def _http_oauth(issuer: str | None, audiences: tuple[str, ...], jwks_url: str | 
         return OAuthVerifier(issuer, audiences, jwks, scope_prefix=scope_prefix)
     except AuthError as exc:
         raise click.ClickException(f"OAuth issuer {issuer}: {exc}") from exc
+
+
+def _names(text: str | None) -> tuple[str, ...] | None:
+    """A comma-separated list of names (None when the option was not given)."""
+    return None if text is None else tuple(filter(None, (part.strip() for part in text.split(","))))
 
 
 def _http_keys(path: Path | None, host: str, allow_open: bool, *, oauth: bool = False) -> Any:
@@ -181,6 +186,17 @@ class _LazyGroup(click.Group):
     show_default=True,
     help="HTTP with API keys: per key, ACTION=PER_SECOND:BURST for recall and record.",
 )
+@click.option("--trusted-recorders", metavar="A,B,...",
+              help="Recall only experiences recorded by these (API key names, token subjects, 'local', "
+              "'seed:<file>'; 'prefix*' patterns). Clients can narrow this, never widen it. Default: any.")
+@click.option("--trusted-judges", metavar="J,K,...",
+              help="Recall only experiences judged by these kinds (exact_match, numeric, llm_gold, env, "
+              "seed, self, ...; 'prefix*' patterns). Clients can narrow this, never widen it. Default: any.")
+@click.option("--hold", type=click.Choice(["self-judged", "all", "none"]), default="self-judged",
+              show_default=True,
+              help="Which records from HTTP clients wait for an admin's release before they are recalled: "
+              "self-judged (judged by no gold answer or environment), all, or none. Records whose text "
+              "looks like instructions are held whatever this says.")
 @click.option(
     "--allow-unauthenticated-network-access",
     is_flag=True,
@@ -211,12 +227,16 @@ def main(
     oauth_scope_prefix: str,
     oauth_jwks_cooldown: float,
     rate_limits: str,
+    trusted_recorders: str | None,
+    trusted_judges: str | None,
+    hold: str,
     allow_unauthenticated_network_access: bool,
     unsafe_python_sandbox: bool,
 ) -> None:
     """Serve the ToolQA tools plus stepwise experience recall over MCP (stdio by default)."""
     if ctx.invoked_subcommand is not None:
         return
+    from seer.pool.trust import HoldPolicy, TrustPolicy
     from seer.seer_mcp.server import ServerConfig, build_server
 
     logging.basicConfig(level=log_level, stream=sys.stderr)
@@ -239,6 +259,8 @@ def main(
     config = ServerConfig(corpus=corpus, pool=pool_name, embedder=embedder, seeds=seeds, keys=keys,
                           oauth=oauth, public_url=f"http://{host}:{port}/mcp",
                           rate_limits=_rate_limits(rate_limits),
+                          trust=TrustPolicy(_names(trusted_recorders), _names(trusted_judges),
+                                            cast("HoldPolicy", hold)),
                           python_isolation="audit-hook" if unsafe_python_sandbox else "namespaces")
     server = build_server(config)
     try:

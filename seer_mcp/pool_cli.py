@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 from seer.pool.home import pools_dir
+from seer.pool.models import STATUSES, Status
 
 if TYPE_CHECKING:
     from seer.pool import ExperiencePool
 
 
 def _open(name: str, *, create: bool = False) -> ExperiencePool:
-    from seer.pool import ExperiencePool, PoolError
+    from seer.pool import ExperiencePool, PoolError, PoolLockedError
 
     try:
         return ExperiencePool.open(name, create=create)
+    except PoolLockedError as exc:
+        raise click.ClickException(f"{exc}. While a server runs on this pool, review it through the server's "
+                                   "admin tools (list_experiences, quarantine_experiences, "
+                                   "release_experiences).") from exc
     except PoolError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -49,8 +54,19 @@ def pool() -> None:
 
 
 @pool.command("list")
-def list_pools() -> None:
-    """List the pools in the pools folder."""
+@click.argument("name", required=False)
+@click.option("--recorder", help="Only experiences of this recorder (API key name, 'local', 'seed:<file>').")
+@click.option("--status", type=click.Choice(STATUSES), help="Only active, held or quarantined experiences.")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(min=1), help="Newest first.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+def list_(name: str | None, recorder: str | None, status: str | None, limit: int, as_json: bool) -> None:
+    """List the pools in the pools folder, or with NAME the experiences of pool NAME: who recorded each,
+    its judge, status (held ones wait for review) and why."""
+    if name is not None:
+        _list_experiences(name, recorder, status, limit, as_json)
+        return
+    if recorder or status:
+        raise click.UsageError("--recorder and --status filter the experiences of one pool: name it")
     table = Table(title=f"pools in {pools_dir()}")
     table.add_column("name")
     table.add_column("size", justify="right")
@@ -107,6 +123,9 @@ def show(name: str, experience_id: str) -> None:
         "created_at",
         "times_recalled",
         "times_in_success",
+        "recorder",
+        "status",
+        "status_reason",
     ):
         table.add_row(key, str(getattr(exp, key)))
     console = Console()
@@ -144,6 +163,88 @@ def export(name: str, file: Path) -> None:
     finally:
         p.close()
     click.echo(f"exported {n} experiences to {file}")
+
+
+def _list_experiences(name: str, recorder: str | None, status: str | None, limit: int, as_json: bool) -> None:
+    p = _open(name)
+    try:
+        rows = p.list_experiences(recorder=recorder, status=cast("Status | None", status), limit=limit)
+        quarantined = p.quarantined_recorders()
+    finally:
+        p.close()
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row, default=str, ensure_ascii=False))
+        return
+    table = Table(title=f"pool {name}: {len(rows)} experiences"
+                  + (f"; quarantined recorders: {', '.join(sorted(quarantined))}" if quarantined else ""))
+    for column in ("id", "recorder", "judge", "status", "why", "intent", "task"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(row["id"], row["recorder"], row["judge_kind"], row["status"],
+                      _short(row["status_reason"]), row["intent"], _short(row["task"]))
+    Console().print(table)
+
+
+def _short(text: str | None, limit: int = 80) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _target(recorder: str | None, experience_id: str | None) -> None:
+    if (recorder is None) == (experience_id is None):
+        raise click.UsageError("give exactly one of --recorder or --id")
+
+
+@pool.command("quarantine")
+@click.argument("name")
+@click.option("--recorder", help="Every experience of this recorder, and its future records until released.")
+@click.option("--id", "experience_id", help="One experience.")
+@click.option("--reason", default="", help="Why (shown by list).")
+def quarantine(name: str, recorder: str | None, experience_id: str | None, reason: str) -> None:
+    """Keep experiences of pool NAME out of recall (reversible with release)."""
+    _target(recorder, experience_id)
+    p = _open(name)
+    try:
+        ids = p.quarantine(recorder=recorder, experience_id=experience_id, reason=reason)
+    finally:
+        p.close()
+    click.echo(json.dumps({"quarantined": ids, "recorder": recorder}))
+
+
+@pool.command("release")
+@click.argument("name")
+@click.option("--recorder", help="Every experience of this recorder; its quarantine is lifted.")
+@click.option("--id", "experience_id", help="One experience.")
+def release(name: str, recorder: str | None, experience_id: str | None) -> None:
+    """Make held or quarantined experiences of pool NAME active (recalled) again."""
+    _target(recorder, experience_id)
+    p = _open(name)
+    try:
+        ids = p.release(recorder=recorder, experience_id=experience_id)
+    finally:
+        p.close()
+    click.echo(json.dumps({"released": ids, "recorder": recorder}))
+
+
+@pool.command("purge")
+@click.argument("name")
+@click.option("--recorder", required=True, help="Delete the experiences of this recorder.")
+@click.option("--status", type=click.Choice(STATUSES), help="Only those with this status.")
+@click.option("--yes", is_flag=True, help="Really delete (without it, only say how many would go).")
+def purge(name: str, recorder: str, status: str | None, yes: bool) -> None:
+    """Delete experiences of pool NAME by recorder (for good: export the pool first to keep a copy)."""
+    p = _open(name)
+    try:
+        if not yes:
+            n = len(p.store.find_ids(recorder=recorder, status=status))
+            which = f" with status {status}" if status else ""
+            raise click.ClickException(f"this would delete {n} experiences of {recorder!r}{which}; "
+                                       "pass --yes to do it")
+        ids = p.purge(recorder, cast("Status | None", status))
+    finally:
+        p.close()
+    click.echo(json.dumps({"deleted": len(ids), "recorder": recorder}))
 
 
 @pool.command("prune")

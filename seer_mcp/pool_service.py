@@ -1,4 +1,5 @@
-"""The server's view of one experience pool: opened lazily, intent inferred when the caller gives none."""
+"""The server's view of one experience pool: opened lazily, intent inferred when the caller gives none,
+the operator's trust policy applied to every recall and record."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from seer.pool import ExperiencePool, RecallRequest, RecordRequest, import_file, load_embedder
-from seer.pool.models import IntentSource
+from seer.pool.models import IntentSource, Status
+from seer.pool.trust import LOCAL, TrustPolicy, hold_reason
 
 
 class PoolService:
@@ -16,10 +18,12 @@ class PoolService:
     The embedder (hundreds of MB) loads on first use, so a host's ``initialize`` returns at once.
     """
 
-    def __init__(self, pool: str, embedder: str = "default", seeds: Path | None = None):
+    def __init__(self, pool: str, embedder: str = "default", seeds: Path | None = None,
+                 policy: TrustPolicy | None = None):
         self.pool_name = pool
         self.embedder_name = embedder
         self.seeds = seeds
+        self.policy = policy or TrustPolicy()
         self._pool: ExperiencePool | None = None
         self._lock = threading.Lock()
 
@@ -41,9 +45,10 @@ class PoolService:
         return self.open().infer_intent(task), "inferred"
 
     def recall(self, request: RecallRequest) -> dict[str, Any]:
+        """Active demonstrations among the recorders and judges both the operator and the caller trust."""
         pool = self.open()
         intent, intent_source = self.resolve_intent(request.task, request.intent)
-        results = pool.recall(request.model_copy(update={"intent": intent}))
+        results = pool.recall(request.model_copy(update={"intent": intent}), self.policy)
         return {
             "intent": intent,
             "intent_source": intent_source,
@@ -51,14 +56,31 @@ class PoolService:
             "experiences": [r.model_dump() for r in results],
         }
 
-    def record(self, request: RecordRequest) -> dict[str, Any]:
+    def record(self, request: RecordRequest, recorder: str = LOCAL, over_http: bool = False
+               ) -> dict[str, Any]:
+        """Store a trajectory as ``recorder``'s; the hold policy applies to records made over HTTP."""
         pool = self.open()
         intent, intent_source = self.resolve_intent(request.task, request.intent)
-        outcome = pool.record(request.model_copy(update={"intent": intent, "intent_source": intent_source}))
+        hold = hold_reason(self.policy.hold, request.judge, over_http=over_http)
+        outcome = pool.record(request.model_copy(update={"intent": intent, "intent_source": intent_source}),
+                              recorder=recorder, hold=hold)
         return outcome.model_dump() | {"intent": intent, "pool_size": pool.count()}
 
     def forget(self, experience_id: str) -> bool:
         return self.open().forget(experience_id)
+
+    def list_experiences(self, recorder: str | None, status: Status | None, limit: int) -> dict[str, Any]:
+        pool = self.open()
+        rows = pool.list_experiences(recorder=recorder, status=status, limit=limit)
+        for row in rows:
+            row["created_at"] = str(row["created_at"])
+        return {"experiences": rows, "quarantined_recorders": pool.quarantined_recorders()}
+
+    def quarantine(self, recorder: str | None, experience_id: str | None, reason: str) -> list[str]:
+        return self.open().quarantine(recorder=recorder, experience_id=experience_id, reason=reason)
+
+    def release(self, recorder: str | None, experience_id: str | None) -> list[str]:
+        return self.open().release(recorder=recorder, experience_id=experience_id)
 
     def stats(self) -> dict[str, Any]:
         return self.open().stats()

@@ -11,6 +11,7 @@ import pytest
 
 from seer.pool import MIGRATIONS, SCHEMA_VERSION, ExperiencePool, HashEmbedder, PoolError, PoolLockedError
 from seer.pool.home import pools_dir
+from seer.pool.store import PoolStore
 
 
 def test_named_pool_lives_in_pools_dir() -> None:
@@ -21,8 +22,8 @@ def test_named_pool_lives_in_pools_dir() -> None:
 
 def test_migrations_apply_in_order_on_an_old_pool(tmp_path: Path) -> None:
     path = tmp_path / "old.duckdb"
-    old = ExperiencePool.open(path, HashEmbedder(), intent_labels=None, migrate_upto=1)
-    assert old.store.schema_version == 1
+    old = PoolStore.open(path, "hash-384", 384, migrate_upto=1)
+    assert old.schema_version == 1
     old.close()
     pool = ExperiencePool.open(path, HashEmbedder(), intent_labels=None)
     try:
