@@ -22,10 +22,12 @@ from typing import Any, Literal, Protocol
 import anyio
 
 from seer.eval import prompts
+from seer.eval.calls import format_call, parse_call_args
 from seer.eval.models.base import ContextOverflowError, Generation
 from seer.pool.models import Order, Strategy, Term  # the wire types of recall_experiences, defined once
 from seer.tools.errors import ToolError
 from seer.tools.protocol import CALL_BEGIN, CALL_END, format_text_call, parse_text_call
+from seer.tools.specs import SPECS_BY_NAME
 
 POOL_TOOLS = frozenset({"recall_experiences", "record_trajectory", "forget_experience", "open_session"})
 OBSERVATION_LIMIT = 2048
@@ -81,6 +83,10 @@ class AgentConfig:
     # feedback: the step after an error samples at this temperature (seeded by task and step), since a
     # greedy small model tends to repeat the failed call word for word
     retry_temperature: float = 0.7
+    # template set: "" the ToolQA prompts; "bench" the prompts for schema-described benchmark tools
+    # (Python call syntax, ``templates/bench_*.md``)
+    kit: str = ""
+    preamble: str = ""  # bench kit: shown before the tool list (a domain policy)
 
 
 @dataclass
@@ -183,13 +189,16 @@ class Agent:
                        "args": list((t.input_schema or {}).get("properties", {}))}
                       for t in listed if t.name not in POOL_TOOLS]
         self.issues_sessions = any(t.name == "open_session" for t in listed)
-        self.system = prompts.system_prompt(self.tools, self.config.mode, self.config.max_steps)
+        self.system = prompts.system_prompt(self.tools, self.config.mode, self.config.max_steps,
+                                            kit=self.config.kit, preamble=self.config.preamble)
         return self
 
     async def run(self, question: str, *, task_id: str, gold_intent: str | None = None,
-                  exclude_task_id: str | None = None) -> AsyncIterator[AgentEvent]:
-        """Solve one task: intent once, then up to ``max_steps`` of recall → model → tool."""
-        cfg, session = self.config, await self.open_session(task_id)
+                  exclude_task_id: str | None = None,
+                  session: str | None = None) -> AsyncIterator[AgentEvent]:
+        """Solve one task: intent once, then up to ``max_steps`` of recall → model → tool. ``session``: a
+        tool session opened by the caller (one per benchmark episode, kept across its turns)."""
+        cfg, session = self.config, session or await self.open_session(task_id)
         intent_step = await self.classify(question, gold_intent)
         yield intent_step
         intent = intent_step.intent
@@ -207,7 +216,8 @@ class Agent:
                 else:
                     new = self.unseen(recall.demos, first, steps)
             messages = prompts.task_messages(self.system, question, [d.demo_text for d in first], steps,
-                                             [s.new_demos for s in steps] + [[d.demo_text for d in new]])
+                                             [s.new_demos for s in steps] + [[d.demo_text for d in new]],
+                                             kit=cfg.kit)
             retry = bool(steps) and not steps[-1].ok
             seed = zlib.crc32(f"{task_id}/{index}".encode()) if retry else None
             step = await self.act(index, messages, session, retry_seed=seed)
@@ -315,7 +325,8 @@ class Agent:
         raw = gen.text or ""
         try:
             thought, tool, arguments = parse_reply(raw, self.config.mode, gen.tool_calls,
-                                                   {t["name"] for t in self.tools})
+                                                   {t["name"] for t in self.tools},
+                                                   {t["name"]: t["schema"] or {} for t in self.tools})
         except (ValueError, ToolError) as exc:
             return ActionStep(index, None, "", None, {}, " ".join(raw.split())[:200], False,
                               f"Error: {exc}"[: self.config.observation_limit], "format", raw)
@@ -328,9 +339,10 @@ _CALL_RE = re.compile(re.escape(CALL_BEGIN) + r"\s*(?P<call>.*?)\s*(?:" + re.esc
 _STEP_PREFIX = re.compile(r"^\s*Step\s*\d+\s*:\s*")
 
 
-def parse_reply(raw: str, mode: Mode, tool_calls: list[dict[str, Any]] | None,
-                names: set[str]) -> tuple[str, str, dict[str, Any]]:
-    """(thought, tool, arguments) from a reply in ``mode``; raises ValueError/ToolError when malformed."""
+def parse_reply(raw: str, mode: Mode, tool_calls: list[dict[str, Any]] | None, names: set[str],
+                schemas: dict[str, dict[str, Any]] | None = None) -> tuple[str, str, dict[str, Any]]:
+    """(thought, tool, arguments) from a reply in ``mode``; raises ValueError/ToolError when malformed.
+    A tool that is not a ToolQA tool but has a schema in ``schemas`` takes Python-style arguments."""
     if mode == "native":
         if not tool_calls:
             raise ValueError("no tool call in the reply: call exactly one tool")
@@ -344,7 +356,10 @@ def parse_reply(raw: str, mode: Mode, tool_calls: list[dict[str, Any]] | None,
             thought, tool, args = str(reply.get("thought", "")), str(reply["tool"]), str(reply["args"])
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ValueError('reply with one JSON object {"thought": ..., "tool": ..., "args": ...}') from exc
-        tool, arguments = parse_text_call(f"{tool}[{args}]")
+        if tool not in SPECS_BY_NAME and schemas and tool in schemas:  # a benchmark's function
+            arguments = parse_call_args(args, schemas[tool])
+        else:
+            tool, arguments = parse_text_call(f"{tool}[{args}]")
     else:
         match = _CALL_RE.search(raw)
         body = match["call"] if match else raw.strip().splitlines()[-1] if raw.strip() else ""
@@ -356,8 +371,7 @@ def parse_reply(raw: str, mode: Mode, tool_calls: list[dict[str, Any]] | None,
 
 
 def call_text(tool: str, arguments: dict[str, Any]) -> str:
-    """``Tool[args]`` for history and demonstrations."""
-    try:
-        return format_text_call(tool, arguments)
-    except ToolError:
-        return f"{tool}[{', '.join(str(v) for v in arguments.values())}]"
+    """``Tool[args]`` for history and demonstrations (``tool(k='v')`` for a benchmark's function)."""
+    if tool not in SPECS_BY_NAME:
+        return format_call(tool, arguments)
+    return format_text_call(tool, arguments)

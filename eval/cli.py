@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from seer.eval.run_bench import bfcl, tau2
 from seer.eval.run_toolqa import summarise, toolqa
 
 
@@ -15,6 +16,8 @@ def run() -> None:
 
 
 run.add_command(toolqa)
+run.add_command(bfcl)
+run.add_command(tau2)
 
 
 @run.command("report")

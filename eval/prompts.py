@@ -14,6 +14,7 @@ from importlib import resources
 from string import Template
 from typing import Any, Protocol
 
+from seer.eval.calls import signature
 from seer.pool.intent import TOOLQA_INTENTS
 
 INTENTS = tuple(TOOLQA_INTENTS)
@@ -54,13 +55,29 @@ def tool_lines(tools: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def system_prompt(tools: Sequence[Mapping[str, Any]], mode: str, max_steps: int) -> str:
-    """The static prefix: identical for every call with the same tools, mode and step limit."""
-    return render("system", tools=tool_lines(tools), format=render(f"format_{mode}"), max_steps=max_steps)
+def signature_lines(tools: Sequence[Mapping[str, Any]]) -> str:
+    """``- name(a: string, b: integer = None): description`` for schema-described (benchmark) tools."""
+    return "\n".join(f"- {signature(t)}: {' '.join(str(t.get('description', '')).split())}" for t in tools)
+
+
+def _kit(name: str, kit: str) -> str:
+    return f"{kit}_{name}" if kit else name
+
+
+def system_prompt(tools: Sequence[Mapping[str, Any]], mode: str, max_steps: int, kit: str = "",
+                  preamble: str = "") -> str:
+    """The static prefix: identical for every call with the same tools, mode and step limit. ``kit``
+    names a template set (``bench``: ``bench_system.md`` etc., tools listed as Python signatures, after
+    the ``preamble``)."""
+    if not kit:
+        return render("system", tools=tool_lines(tools), format=render(f"format_{mode}"), max_steps=max_steps)
+    return render(_kit("system", kit), tools=signature_lines(tools),
+                  format=render(_kit(f"format_{mode}", kit)), max_steps=max_steps,
+                  preamble=f"{preamble.strip()}\n\n" if preamble.strip() else "")
 
 
 def task_messages(system: str, question: str, demos: Sequence[str], steps: Sequence[StepView],
-                  later_demos: Sequence[Sequence[str]] = ()) -> list[dict[str, str]]:
+                  later_demos: Sequence[Sequence[str]] = (), kit: str = "") -> list[dict[str, str]]:
     """Chat messages for one step: static system prefix, demonstrations and task, then the steps so far
     as turns (the model's own reply, then the tool's result) — a small model that sees its earlier
     calls as its own turns repeats them far less than one reading them back as a text block.
@@ -68,13 +85,13 @@ def task_messages(system: str, question: str, demos: Sequence[str], steps: Seque
     ``later_demos[i]`` are demonstrations first shown after step i's result (the incremental layout):
     they stay there in later prompts, so the conversation before them is never recomputed."""
     demo_block = render("demos", demos=_joined(demos)) if demos else ""
-    user = render("task", demos=demo_block, question=question, step=1)
+    user = render(_kit("task", kit), demos=demo_block, question=question, step=1)
     messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
     for i, step in enumerate(steps):
         shown = later_demos[i + 1] if i + 1 < len(later_demos) else ()
         messages.append({"role": "assistant", "content": step.raw or f"{step.thought} {step.call_text}"})
         messages.append({"role": "user", "content": render(
-            "result", index=step.index, observation=step.observation, step=step.index + 1,
+            _kit("result", kit), index=step.index, observation=step.observation, step=step.index + 1,
             demos=render("step_demos", demos=_joined(shown)) if shown else "")})
     return messages
 

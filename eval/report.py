@@ -229,14 +229,16 @@ def write_report(log: RunLog, out_dir: Path | None = None) -> Path:
     curve = learning_curve(tasks)
     batch_lines = [x for x in lines if isinstance(x, BatchLog)]
     growth = pool_growth(batch_lines)
-    parts = [f"# ToolQA run {header.run if header else log.path.parent.name}", ""]
+    bench = str(header.config.get("bench", "")) if header else ""
+    parts = [f"# {bench.upper() or 'ToolQA'} run {header.run if header else log.path.parent.name}", ""]
     if header:
         cfg = header.config
-        keys = ("protocol", "methods", "domains", "level", "limit", "batches", "k", "model", "judge",
-                "call_mode")
+        keys = ("bench", "options", "protocol", "methods", "domains", "level", "limit", "batches", "k",
+                "model", "judge", "call_mode", "concurrency")
         parts += ["Settings: " + ", ".join(f"{k}={cfg[k]}" for k in keys if k in cfg), ""]
     split = "held-out test split" if any(t.phase == "test" for t in tasks) else "online stream"
-    parts += [f"## Accuracy ({split}; EM is ToolQA's exact match, the primary metric)", "",
+    metric = f"EM is {bench}'s own checker: the task passed" if bench else "EM is ToolQA's exact match"
+    parts += [f"## Accuracy ({split}; {metric}, the primary metric)", "",
               markdown_table(summary(tasks)), ""]
     if curve and any(len(points) > 1 for points in curve.values()):
         plot_curve(curve, out_dir / "learning_curve.png")

@@ -14,8 +14,9 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
+from itertools import groupby
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import anyio
 
@@ -32,9 +33,11 @@ from seer.eval.runlog import (
     TaskLog,
     VerdictLog,
 )
-from seer.eval.toolqa.questions import Question
 from seer.eval.toolqa.scoring import exact_match
 from seer.pool.models import Strategy, Term
+
+if TYPE_CHECKING:
+    from seer.eval.benchmarks.base import Benchmark
 
 Phase = Literal["online", "train", "test"]
 
@@ -87,22 +90,37 @@ def get_method(spec: str, k: int = 4) -> Method:
     return Method(spec, recall, base.learn)
 
 
+class StreamTask(Protocol):
+    """What the runner reads from a task: a ToolQA question or a benchmark plug-in's task."""
+
+    @property
+    def qid(self) -> str: ...
+    @property
+    def question(self) -> str: ...
+    @property
+    def domain(self) -> str: ...
+    @property
+    def level(self) -> str: ...
+    @property
+    def answer_text(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class Slot:
     """One task of the stream: the question, its phase and its batch number (1-based)."""
 
-    question: Question
+    question: StreamTask
     phase: Phase
     batch: int
 
 
 def make_stream(
-    questions: Sequence[Question], *, protocol: str, batches: int, seed: int, train_frac: float = 0.5
+    questions: Sequence[StreamTask], *, protocol: str, batches: int, seed: int, train_frac: float = 0.5
 ) -> list[Slot]:
     """Shuffle (seeded) and cut into batches; ``heldout`` splits each domain into train and test first."""
     rng = random.Random(seed)
-    learn: list[Question]
-    test: list[Question]
+    learn: list[StreamTask]
+    test: list[StreamTask]
     if protocol == "online":
         learn, test = list(questions), []
     elif protocol == "heldout":
@@ -129,6 +147,10 @@ class RunSettings:
     source: str = ""  # model name recorded with each experience
     measure_cpu: bool = True  # off when methods share this process (--parallel): its CPU time mixes them
     rebuild_pools: frozenset[str] = frozenset()  # methods whose pool file was lost: replay the log's records
+    # tasks of one batch solved at once (a served model; the pool is frozen inside a batch, so the results
+    # equal a sequential run's); 1: one after the other
+    concurrency: int = 1
+    helper_cpu: Callable[[], float] | None = None  # CPU seconds so far of a helper process (a model server)
 
 
 ClientFactory = Callable[[Method], AbstractAsyncContextManager[McpClient]]
@@ -207,10 +229,15 @@ class Runner:
         log: RunLog,
         settings: RunSettings | None = None,
         on_task: Callable[[TaskLog], None] | None = None,
+        bench: Benchmark | None = None,
     ):
         self.model, self.judge, self.log = model, judge, log
         self.settings = settings or RunSettings()
         self.on_task = on_task
+        self.bench = bench  # None: ToolQA (question → answer → judge); else the plug-in runs each episode
+        if self.settings.concurrency > 1 and self.settings.immediate:
+            raise ValueError("--concurrency needs batch-end recording: immediate records would change the "
+                             "pool while other tasks of the batch run")
 
     def agent_config(self, method: Method) -> AgentConfig:
         cfg = replace(self.settings.agent, recall=method.recall)
@@ -227,38 +254,66 @@ class Runner:
         if method.name in self.settings.rebuild_pools:
             await self.replay(client, method, [t for t in done.values() if _was_recorded(t, flushed)])
         results: list[TaskLog] = []
-        buffer: list[TaskLog] = []
-        for i, slot in enumerate(stream):
-            task = done.get(slot.question.qid)
-            if task is None:
-                task = await self.solve(agent, client, method, slot)
-                self.log.append(task)
-                if self.on_task:
-                    self.on_task(task)
-            results.append(task)
-            if task.record.status == "buffered" and (slot.phase, slot.batch) not in flushed:
-                buffer.append(task)
-            last_of_batch = i + 1 == len(stream) or (stream[i + 1].phase, stream[i + 1].batch) != (
-                slot.phase,
-                slot.batch,
-            )
-            if last_of_batch and slot.phase != "test" and (slot.phase, slot.batch) not in flushed:
-                await self.flush(client, method, slot, buffer, task.pool_size)
-                buffer = []
+        for key, group in groupby(stream, key=lambda s: (s.phase, s.batch)):
+            slots = list(group)
+            todo = [s for s in slots if s.question.qid not in done]
+            await self.solve_batch(agent, client, method, todo, done)
+            tasks = [done[s.question.qid] for s in slots]
+            results += tasks
+            if slots[-1].phase != "test" and key not in flushed:
+                buffer = [t for t in tasks if t.record.status == "buffered"]
+                await self.flush(client, method, slots[-1], buffer, tasks[-1].pool_size)
         return results
+
+    async def solve_batch(self, agent: Agent, client: McpClient, method: Method, slots: Sequence[Slot],
+                          done: dict[str, TaskLog]) -> None:
+        """Solve a batch's unfinished tasks, logging each as it ends: in order, or ``concurrency`` at once
+        (the pool is frozen inside a batch, so every task sees the same pool either way)."""
+
+        async def one(slot: Slot) -> None:
+            task = await self.solve(agent, client, method, slot)
+            self.log.append(task)
+            done[slot.question.qid] = task
+            if self.on_task:
+                self.on_task(task)
+
+        if self.settings.concurrency <= 1:
+            for slot in slots:
+                await one(slot)
+            return
+        limiter = anyio.CapacityLimiter(self.settings.concurrency)
+
+        async def limited(slot: Slot) -> None:
+            async with limiter:
+                await one(slot)
+
+        async with anyio.create_task_group() as group:
+            for slot in slots:
+                group.start_soon(limited, slot)
 
     async def solve(self, agent: Agent, client: McpClient, method: Method, slot: Slot) -> TaskLog:
         q, start, cpu_start = slot.question, time.perf_counter(), time.process_time()
-        events = [
-            e async for e in agent.run(q.question, task_id=q.qid, gold_intent=q.domain, exclude_task_id=q.qid)
-        ]
-        intent_step = next(e for e in events if isinstance(e, IntentStep))
-        final = events[-1]
-        assert isinstance(final, FinalStep)
-        gold = q.answer_text
-        verdict = await anyio.to_thread.run_sync(
-            lambda: self.judge(q.question, final.answer, gold, trajectory_text(final))
-        )
+        helper_start = self.settings.helper_cpu() if self.settings.helper_cpu else 0.0
+        gold, question = q.answer_text, q.question
+        if self.bench is not None:  # the plug-in runs the episode and its own checker decides
+            from seer.eval.benchmarks.base import RoutedClient
+
+            assert isinstance(client, RoutedClient), "a benchmark runs on a RoutedClient"
+            episode = await self.bench.episode(agent, client, q)  # type: ignore[arg-type]
+            intent_step, final, verdict = episode.intent, episode.final, episode.verdict
+            question = episode.question or question
+        else:
+            events = [
+                e async for e in agent.run(q.question, task_id=q.qid, gold_intent=q.domain,
+                                           exclude_task_id=q.qid)
+            ]
+            intent_step = next(e for e in events if isinstance(e, IntentStep))
+            last = events[-1]
+            assert isinstance(last, FinalStep)
+            final, answer = last, last.answer
+            verdict = await anyio.to_thread.run_sync(
+                lambda: self.judge(q.question, answer, gold, trajectory_text(final))
+            )
         pool_sizes = [s.recall.pool_size for s in final.steps if s.recall is not None]
         task = TaskLog(
             method=method.name,
@@ -267,13 +322,13 @@ class Runner:
             qid=q.qid,
             domain=q.domain,
             level=q.level,
-            question=q.question,
+            question=question,
             intent=final.intent,
             intent_source=intent_step.source,
             answer=final.answer,
             gold=gold,
             halted=final.halted,
-            em=exact_match(final.answer, gold),
+            em=exact_match(final.answer, gold) if self.bench is None else verdict.success,
             verdict=VerdictLog(success=verdict.success, kind=verdict.kind, detail=verdict.detail),
             steps=[_step_log(s) for s in final.steps],
             recalled_ids=final.recalled_ids,
@@ -301,6 +356,8 @@ class Runner:
         task.seconds = time.perf_counter() - start
         if self.settings.measure_cpu:  # comparable when runs share cores; 0: not measured
             task.cpu_seconds = time.process_time() - cpu_start
+            if self.settings.helper_cpu:
+                task.cpu_seconds += self.settings.helper_cpu() - helper_start
         return task
 
     async def flush(
@@ -342,6 +399,8 @@ class Runner:
 
     async def record(self, client: McpClient, task: TaskLog) -> dict[str, Any]:
         payload = record_payload(task, self.settings.source)
+        if self.bench is not None:
+            payload["steps"] = [self.bench.pool_step(step) for step in payload["steps"]]
         return _structured(await client.call_tool("record_trajectory", payload))
 
 

