@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -121,3 +122,36 @@ def test_turn_calls_keep_only_successful_tool_steps() -> None:
              ActionStep(2, None, "", "mv", {}, "", False, "Error", "tool"),
              ActionStep(3, None, "", "Finish", {"answer": "x"}, "", True, "x")]
     assert turn_calls(FinalStep("x", "finish", None, steps, [])) == [["cd(folder='a')"]]
+
+
+def oracle_model(ids: list[str]) -> ScriptedModel:
+    """Replays the ground truth of whichever entry and turn the prompt is about (order-independent)."""
+    from seer.eval.benchmarks.bfcl import _user_text
+
+    table = {_user_text(turn): (entry(i), k) for i in ids for k, turn in enumerate(entry(i)["question"])}
+
+    def reply(messages: list[dict[str, Any]]) -> str:
+        request = messages[1]["content"].rsplit("Request: ", 1)[1].split("\nGive step")[0].strip()
+        e, k = table[request]
+        step = sum(m["role"] == "assistant" for m in messages)
+        calls = e["ground_truth"][k]
+        return _reply(calls[step]) if step < len(calls) else _finish()
+
+    return ScriptedModel(reply)
+
+
+def test_concurrent_tasks_of_a_batch_give_the_sequential_results(tmp_path: Path) -> None:
+    ids = ["multi_turn_base_0", "multi_turn_base_1", "multi_turn_base_2"]
+    outcomes = []
+    for concurrency in (1, 3):
+        config = BenchConfig(run="t", bench="bfcl", options={"ids": ids}, methods=["query"], limit=None,
+                             batches=1, embedder="hash", model="scripted", max_steps=8,
+                             concurrency=concurrency)
+        log = anyio.run(partial(execute, config, tmp_path / str(concurrency), model=oracle_model(ids)))
+        tasks = sorted(log.tasks(), key=lambda t: t.qid)
+        outcomes.append([(t.qid, t.em, [s.tool for s in t.steps], t.record.status) for t in tasks])
+        assert all(t.em for t in tasks), [t.verdict.detail for t in tasks]  # no state leaked between tasks
+        starts = [t.at.timestamp() - t.seconds for t in tasks]
+        overlapped = max(starts) < min(t.at.timestamp() for t in tasks)
+        assert overlapped == (concurrency > 1)
+    assert outcomes[0] == outcomes[1]
