@@ -58,6 +58,7 @@ class BenchConfig(BaseModel):
     embedder: str = "default"
     seed: int = 0
     concurrency: int = 1
+    until_batch: int | None = None  # a run control, not a setting: stop after this batch (resume goes on)
 
 
 def make_benchmark(config: BenchConfig) -> Benchmark:
@@ -87,7 +88,8 @@ async def execute(config: BenchConfig, out: Path, *, model: Any = None, bench: B
     """Run (or resume) a configured benchmark run into ``out``; returns its log."""
     log = RunLog(out / "runlog.jsonl")
     if not log.exists():
-        log.append(RunHeader(run=config.run, config=config.model_dump(), seer_version=version("seer-mcp")))
+        log.append(RunHeader(run=config.run, config=config.model_dump(exclude={"until_batch"}),
+                             seer_version=version("seer-mcp")))
     bench = bench or make_benchmark(config)
     if config.options.get("user_model", "") == "local" and model is None:
         return await _with_local_server(config, out, bench, on_task)
@@ -116,6 +118,8 @@ async def _run(config: BenchConfig, out: Path, bench: Benchmark, model: Any, on_
                helper_cpu: Any = None) -> RunLog:
     stream = make_stream(bench.tasks(), protocol=config.protocol, batches=config.batches, seed=config.seed,
                          train_frac=config.train_frac)
+    if config.until_batch is not None:  # e.g. methods in separate run folders, advanced batch by batch
+        stream = [s for s in stream if s.phase != "test" and s.batch <= config.until_batch]
     methods = [get_method(m, config.k) for m in config.methods]
     agent = AgentConfig(max_steps=config.max_steps, mode="json", on_error=config.on_error, intent="gold",
                         kit="bench", preamble=bench.preamble())
@@ -142,7 +146,8 @@ def _options(pairs: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-def run_bench(name: Literal["bfcl", "tau2"], out: Path | None, resume: bool, values: dict[str, Any]) -> None:
+def run_bench(name: Literal["bfcl", "tau2"], out: Path | None, resume: bool, values: dict[str, Any],
+              until_batch: int | None = None) -> None:
     """Create or resume a run of benchmark ``name`` and print its summary."""
     out = out or Path("runs") / f"{name}-{datetime.now():%Y%m%d-%H%M%S}"
     log = RunLog(out / "runlog.jsonl")
@@ -150,7 +155,7 @@ def run_bench(name: Literal["bfcl", "tau2"], out: Path | None, resume: bool, val
         header = log.header()
         if header is None:
             raise click.UsageError(f"nothing to resume in {out}")
-        config = BenchConfig.model_validate(header.config)
+        config = BenchConfig.model_validate(header.config | {"until_batch": None})
         click.echo(f"resuming {config.run}: {len(log.tasks())} tasks already done (options from the log)",
                    err=True)
     else:
@@ -168,6 +173,7 @@ def run_bench(name: Literal["bfcl", "tau2"], out: Path | None, resume: bool, val
         click.echo(f"{task.method} {task.qid}: {'pass' if task.em else 'fail'} ({task.verdict.detail[:80]}) "
                    f"{task.seconds:.0f}s cpu {task.cpu_seconds:.0f}s", err=True)
 
+    config.until_batch = until_batch
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     anyio.run(lambda: execute(config, out, on_task=progress))
     summarise(log)
@@ -203,6 +209,9 @@ def common_options(fn: Any) -> Any:
         click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
                      help="Run folder (default runs/<bench>-<date-time>)."),
         click.option("--resume", is_flag=True, help="Continue the run in --out, skipping finished tasks."),
+        click.option("--until-batch", type=int, default=None,
+                     help="Stop after this batch (continue later with --resume): lets methods in separate "
+                     "run folders advance batch by batch on one core."),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -210,7 +219,7 @@ def common_options(fn: Any) -> Any:
 
 
 def _values(kw: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
-    values = {k: v for k, v in kw.items() if k not in ("out", "resume")}
+    values = {k: v for k, v in kw.items() if k not in ("out", "resume", "until_batch")}
     values["methods"] = _csv(values["methods"])
     values["limit"] = values["limit"] or None
     return values | {"options": options}
@@ -222,7 +231,7 @@ def _values(kw: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
 @common_options
 def bfcl(category: str, **kw: Any) -> None:
     """BFCL multi-turn: scripted user turns, stateful APIs over MCP, BFCL's own multi-turn checker."""
-    run_bench("bfcl", kw["out"], kw["resume"], _values(kw, {"category": category}))
+    run_bench("bfcl", kw["out"], kw["resume"], _values(kw, {"category": category}), kw["until_batch"])
 
 
 @click.command("tau2")
@@ -239,4 +248,4 @@ def tau2(domain: str, split: str, user_model: str, user_url: str | None, max_tur
     """τ²-bench: a simulated user, the domain's tools over MCP, the benchmark's own evaluator."""
     run_bench("tau2", kw["out"], kw["resume"], _values(kw, {
         "domain": domain, "split": split, "user_model": user_model, "user_url": user_url,
-        "max_turns": max_turns}))
+        "max_turns": max_turns}), kw["until_batch"])
