@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, cast
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from seer.pool.home import pools_dir
 from seer.pool.models import STATUSES, Status
@@ -127,7 +129,7 @@ def show(name: str, experience_id: str) -> None:
         "status",
         "status_reason",
     ):
-        table.add_row(key, str(getattr(exp, key)))
+        table.add_row(key, Text(str(getattr(exp, key))))  # stored text is data, never rich markup
     console = Console()
     console.print(table)
     console.print(exp.demo_text, markup=False, highlight=False)
@@ -176,13 +178,14 @@ def _list_experiences(name: str, recorder: str | None, status: str | None, limit
         for row in rows:
             click.echo(json.dumps(row, default=str, ensure_ascii=False))
         return
-    table = Table(title=f"pool {name}: {len(rows)} experiences"
-                  + (f"; quarantined recorders: {', '.join(sorted(quarantined))}" if quarantined else ""))
+    held_out = f"; quarantined recorders: {escape(', '.join(sorted(quarantined)))}" if quarantined else ""
+    table = Table(title=f"pool {escape(name)}: {len(rows)} experiences{held_out}")
     for column in ("id", "recorder", "judge", "status", "why", "intent", "task"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(row["id"], row["recorder"], row["judge_kind"], row["status"],
-                      _short(row["status_reason"]), row["intent"], _short(row["task"]))
+        cells = (row["id"], row["recorder"], row["judge_kind"], row["status"], _short(row["status_reason"]),
+                 row["intent"], _short(row["task"]))
+        table.add_row(*(Text(str(cell)) for cell in cells))  # stored text is data, never rich markup
     Console().print(table)
 
 
