@@ -447,17 +447,16 @@ class PoolStore:
 
     def counts_per_status(self) -> dict[str, int]:
         """Number of experiences of each status."""
-        with self.lock:
-            rows = self._con.execute(
-                "SELECT status, count(*) FROM experiences GROUP BY status ORDER BY status"
-            ).fetchall()
-        return {str(k): int(v) for k, v in rows}
+        return self._counts("status")
 
     def counts_per_intent(self) -> dict[str, int]:
         """Number of experiences of each intent, by intent name."""
+        return self._counts("intent")
+
+    def _counts(self, column: str) -> dict[str, int]:
         with self.lock:
             rows = self._con.execute(
-                "SELECT intent, count(*) FROM experiences GROUP BY intent ORDER BY intent"
+                f"SELECT {column}, count(*) FROM experiences GROUP BY {column} ORDER BY {column}"
             ).fetchall()
         return {str(k): int(v) for k, v in rows}
 
