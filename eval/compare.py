@@ -210,7 +210,8 @@ def cost_table(tasks: Sequence[TaskLog], server_cpu: dict[str, float] | None = N
         lines.append(f"| {m} | {len(mine)} | {cpu_text} | "
                      f"{sum(t.seconds for t in mine) / len(mine):.1f} | "
                      f"{sum(t.prompt_tokens for t in mine) / len(mine):.0f} | "
-                     f"{sum(t.prompt_tokens - (t.cached_prompt_tokens or 0) for t in mine) / len(mine):.0f} |")
+                     f"{sum(t.prompt_tokens - (t.cached_prompt_tokens or 0) for t in mine) / len(mine):.0f}"
+                     " |")
     return "\n".join(lines)
 
 

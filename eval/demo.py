@@ -55,7 +55,7 @@ async def scripted_chain(corpus: Path, pool: str, embedder: str) -> tuple[str, s
         steps: list[dict[str, Any]] = []
         for name, args in calls:
             recall = await client.call_tool("recall_experiences", {"task": task, "steps_so_far": steps})
-            found = json.loads(_text(recall))["experiences"] if not recall.is_error else []
+            found = (recall.structured_content or {}).get("experiences", []) if not recall.is_error else []
             result = await client.call_tool(name, args)
             observation = _text(result)
             click.echo(f"  recall -> {len(found)} demos | {name}{args} -> {observation[:80]!r}")

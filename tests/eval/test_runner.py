@@ -17,15 +17,8 @@ from seer.eval.report import own_recall_share
 from seer.eval.run_toolqa import stdio_connector
 from seer.eval.runlog import BatchLog, RebuildLog, RunLog, TaskLog
 from seer.eval.runner import METHODS, Runner, RunSettings, get_method, make_stream, run_methods
-from seer.eval.toolqa.questions import Question, load_questions
+from seer.eval.toolqa.questions import Question
 from tests.eval.test_agent import solver
-
-
-@pytest.fixture
-def coffee_questions(official_questions: Path) -> list[Question]:
-    qs = [q for q in load_questions(official_questions, "coffee", "easy") if "opening price" in q.question]
-    assert len(qs) >= 6
-    return qs[:6]
 
 
 def run(

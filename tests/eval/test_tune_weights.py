@@ -9,12 +9,13 @@ from seer.eval.models.scripted import ScriptedModel
 from seer.eval.toolqa.questions import Question
 from seer.pool import HashEmbedder, RecordRequest, Step
 from tests.eval.test_agent import solver
-from tests.eval.test_runner import coffee_questions, run  # noqa: F401 - the fixture
+from tests.eval.test_runner import run
 
 
 def _record(question: str, column: str, qid: str) -> RecordRequest:
     steps = [Step(thought="Load.", tool="LoadDB", arguments={"target_db": "coffee"}, observation="ok"),
-             Step(thought="Day.", tool="FilterDB", arguments={"condition": "Date=2001-12-06"}, observation="1"),
+             Step(thought="Day.", tool="FilterDB", arguments={"condition": "Date=2001-12-06"},
+                  observation="1"),
              Step(thought="Read.", tool="GetValue", arguments={"column_name": column}, observation="42")]
     return RecordRequest(task=question, steps=steps, final_answer="42", success=True, judge="exact_match",
                          intent="coffee", source_task_id=qid)
