@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from seer.eval.agent import AgentConfig
 from seer.eval.benchmarks import load_benchmark
-from seer.eval.benchmarks.base import Benchmark, RoutedClient, routed
+from seer.eval.benchmarks.base import Benchmark, BenchmarkMissingError, RoutedClient, routed
 from seer.eval.judges import exact_match
 from seer.eval.run_toolqa import http_connector, load_model, server_env, stdio_connector, summarise
 from seer.eval.runlog import RunHeader, RunLog, TaskLog
@@ -175,7 +175,10 @@ def run_bench(name: Literal["bfcl", "tau2"], out: Path | None, resume: bool, val
 
     config.until_batch = until_batch
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    anyio.run(lambda: execute(config, out, on_task=progress))
+    try:
+        anyio.run(lambda: execute(config, out, on_task=progress))
+    except BenchmarkMissingError as exc:
+        raise click.ClickException(str(exc)) from exc
     summarise(log)
 
 

@@ -17,6 +17,11 @@ from typing import Any, Protocol
 from seer.eval.agent import POOL_TOOLS, ActionStep, Agent, FinalStep, IntentStep, McpClient, structured_of
 from seer.eval.judges import Verdict
 
+
+class BenchmarkMissingError(RuntimeError):
+    """The benchmark's package is not installed; the message says how to install it."""
+
+
 SEER_TOOLS = frozenset({"recall_experiences", "record_trajectory"})
 CONTROL_TOOLS = frozenset({"episode_start", "episode_end"})
 

