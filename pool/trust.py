@@ -26,6 +26,8 @@ HOLD_POLICIES: tuple[HoldPolicy, ...] = get_args(HoldPolicy)
 VERIFIED_JUDGES = frozenset({"exact_match", "em", "numeric", "llm_gold", "env"})
 LOCAL = "local"  # stdio and in-process callers: the one client that started the server
 ANONYMOUS = "anonymous"  # an HTTP caller on a server without API keys
+LEGACY = "legacy"  # rows from before provenance was stored (imported seeds: "seed:legacy")
+RESERVED_RECORDERS = frozenset({LOCAL, ANONYMOUS, LEGACY})  # never an API key's name
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.settings import AuthSettings
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from seer.pool.trust import RESERVED_RECORDERS
 
 if TYPE_CHECKING:
     from seer.seer_mcp.oauth import OAuthVerifier
@@ -47,6 +49,13 @@ class ApiKey(BaseModel):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     scopes: list[Scope] = Field(min_length=1)
     created_at: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value.lower() in RESERVED_RECORDERS:  # a key must not pass for stdio, anonymous or legacy rows
+            raise ValueError(f"{value!r} is reserved (names the pool gives recorders that hold no key)")
+        return value
 
 
 def digest(key: str) -> str:
@@ -78,7 +87,11 @@ class KeyStore:
             if not isinstance(raw, list):
                 raise AuthError(f"{where}: expected a JSON list of keys")
             keys = [ApiKey.model_validate(item) for item in raw]
-        except (ValueError, ValidationError) as exc:
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(part) for part in first["loc"])
+            raise AuthError(f"{where}: not a valid key file (entry {field}: {first['msg']})") from exc
+        except ValueError as exc:
             raise AuthError(f"{where}: not a valid key file ({str(exc).splitlines()[0]})") from exc
         names = [k.name for k in keys]
         if len(set(names)) != len(names):
@@ -99,8 +112,12 @@ class KeyStore:
         if any(k.name == name for k in self.keys):
             raise AuthError(f"a key named {name!r} exists already; revoke it first")
         key = KEY_PREFIX + secrets.token_urlsafe(32)
-        self.keys.append(ApiKey(name=name, sha256=digest(key), scopes=scopes,
-                                created_at=datetime.now(UTC).isoformat(timespec="seconds")))
+        try:
+            entry = ApiKey(name=name, sha256=digest(key), scopes=scopes,
+                           created_at=datetime.now(UTC).isoformat(timespec="seconds"))
+        except ValidationError as exc:
+            raise AuthError(f"key name {name!r}: {exc.errors()[0]['msg']}") from exc
+        self.keys.append(entry)
         self.save()
         return key
 

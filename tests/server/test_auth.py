@@ -11,9 +11,10 @@ from typing import Any
 
 import anyio
 import httpx
+import pytest
 
 from seer.pool.home import seer_home
-from seer.seer_mcp.auth import KeyStore
+from seer.seer_mcp.auth import AuthError, KeyStore
 from tests.server.conftest import HttpServer, client_with, free_port, server_args, text
 from tests.server.test_mcp_pool import record_args
 
@@ -82,6 +83,18 @@ def test_bad_key_file_is_named(real_corpus: Path) -> None:
     run = subprocess.run([sys.executable, *server_args(real_corpus), "--http", f"127.0.0.1:{free_port()}"],
                          capture_output=True, text=True, timeout=120, env=os.environ.copy())
     assert run.returncode != 0 and "api-keys.json" in run.stderr and "not a valid key file" in run.stderr
+
+
+def test_reserved_recorder_names_cannot_be_key_names() -> None:
+    store = KeyStore.load(seer_home() / "api-keys.json")
+    for name in ("local", "anonymous", "Legacy"):  # a key must not pass for stdio, open or migrated rows
+        with pytest.raises(AuthError, match="reserved"):
+            store.create(name, ["record"])
+    assert store.keys == [] and store.create("local-agent", ["record"]).startswith("seer_")
+    path = seer_home() / "api-keys.json"
+    path.write_text(json.dumps([{"name": "local", "sha256": "0" * 64, "scopes": ["admin"]}]))
+    with pytest.raises(AuthError, match="reserved"):
+        KeyStore.load(path)
 
 
 def test_harness_runs_against_an_authenticated_server(

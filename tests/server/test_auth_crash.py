@@ -1,5 +1,5 @@
 """A shared pool under authentication survives a SIGKILL: 8 keyed clients record at once, the server is
-killed mid-run, and every record it acknowledged is still there after a restart."""
+killed mid-run, and every record it acknowledged is still there after a restart, under its own key's name."""
 
 from __future__ import annotations
 
@@ -65,8 +65,11 @@ def test_eight_keyed_clients_sigkill_lose_no_acknowledged_record(
     restarted.stop()
     pool = ExperiencePool.open("keyed-crash", embedder=load_embedder("hash"))
     try:
-        missing = [i for i in acknowledged if pool.get(i) is None]
+        kept = {i: pool.get(i) for i in acknowledged}
+        missing = [i for i, exp in kept.items() if exp is None]
         assert not missing, f"{len(missing)} of {len(acknowledged)} acknowledged records lost"
+        wrong = [i for i, exp in kept.items() if exp and exp.recorder != f"agent-{acknowledged[i]}"]
+        assert not wrong, f"{len(wrong)} records attributed to another key"
         assert pool.count() >= len(acknowledged)
     finally:
         pool.close()
