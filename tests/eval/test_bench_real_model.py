@@ -42,9 +42,9 @@ def test_tau2_task_end_to_end_with_a_local_user_simulator(user_models_dir: str, 
     pytest.importorskip("tau2", reason="pip install 'seer-mcp[bench]'")
     skip_unless_model("default")
     _served_ok()
-    options = {"ids": ["19"], "user_model": "local", "max_turns": 2}
+    options = {"ids": ["19"], "user_model": "local", "max_turns": 1}
     config = BenchConfig(run="e2e", bench="tau2", options=options, methods=["query"], limit=None, batches=1,
-                         embedder="hash", max_steps=3)
+                         embedder="hash", max_steps=2)
     log = anyio.run(partial(execute, config, tmp_path))
     (task,) = log.tasks()
     assert task.verdict.kind == "env" and task.verdict.detail.startswith("reward")
