@@ -93,8 +93,20 @@ async def execute(config: BenchConfig, out: Path, *, model: Any = None, bench: B
     bench = bench or make_benchmark(config)
     if config.options.get("user_model", "") == "local" and model is None:
         return await _with_local_server(config, out, bench, on_task)
-    await _run(config, out, bench, model or load_model(config.model, config.model_name), on_task, log)
+    await _run(config, out, bench, model or _load(config), on_task, log)
     return log
+
+
+BENCH_N_CTX = 8192  # multi-turn demonstrations are long: ~1.3k tokens each for a 4-turn BFCL entry
+
+
+def _load(config: BenchConfig) -> Any:
+    """The agent's model; the embedded one with a context window for multi-turn demonstrations."""
+    if config.model in ("default", "small"):
+        from seer.eval.models import LlamaCppModel
+
+        return LlamaCppModel.from_registry(config.model, n_ctx=BENCH_N_CTX)
+    return load_model(config.model, config.model_name)
 
 
 async def _with_local_server(config: BenchConfig, out: Path, bench: Benchmark, on_task: Any) -> RunLog:
@@ -110,8 +122,7 @@ async def _with_local_server(config: BenchConfig, out: Path, bench: Benchmark, o
             model = OpenAICompatModel(served.url, served.name, timeout=600)
             return await _run(config, out, bench, model, on_task, RunLog(out / "runlog.jsonl"),
                               helper_cpu=served.cpu_seconds)
-        model = load_model(config.model, config.model_name)
-        return await _run(config, out, bench, model, on_task, RunLog(out / "runlog.jsonl"))
+        return await _run(config, out, bench, _load(config), on_task, RunLog(out / "runlog.jsonl"))
 
 
 async def _run(config: BenchConfig, out: Path, bench: Benchmark, model: Any, on_task: Any, log: RunLog,
