@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.table import Table
 
 from seer.eval import report
+
+if TYPE_CHECKING:
+    from seer.eval.bench.workload import Probe
 
 
 @click.group("bench")
@@ -17,70 +22,99 @@ def bench() -> None:
 
 
 @bench.command("recall")
-@click.option(
-    "--sizes", default="1000,10000,100000,1000000", show_default=True, help="Comma-separated pool sizes."
-)
-@click.option("--repeats", default=200, show_default=True, help="Recalls timed per size.")
+@click.option("--sizes", default="1000,10000,100000", show_default=True, help="Comma-separated pool sizes.")
+@click.option("--scan-only-sizes", default="", show_default=True,
+              help="Sizes measured without DuckDB or ANN (the in-memory scan only), e.g. 1000000.")
+@click.option("--repeats", default=200, show_default=True,
+              help="Distinct questions timed per size (never-seen, MCP and record sets: up to 100 each).")
+@click.option("--questions", "questions_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="ToolQA question folder (easy/, hard/); default: the shared copy.")
+@click.option("--vectors", type=click.Choice(["real", "random"]), default="real", show_default=True,
+              help="Pool vectors around real questions' embeddings, or uniform random ones.")
+@click.option("--factors", default="25,50,100,200,400", show_default=True,
+              help="ANN candidate factors to sweep (candidates per index = factor x k).")
+@click.option("--embedder", default="default", show_default=True, help="default (MiniLM), or a model name.")
+@click.option("--threads", default=1, show_default=True,
+              help="torch threads in process and BLAS/OpenMP threads of the MCP server.")
+@click.option("--embed-threads", default="1,2", show_default=True,
+              help="torch thread counts at which one embedding is timed.")
+@click.option("--reference-max", default=100_000, show_default=True,
+              help="Largest size the port is timed at.")
 @click.option(
     "--workdir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Where the synthetic pools go (default: a temporary folder, removed afterwards).",
+    help="Where pools go (each deleted after its size) and embeddings are cached (default: a temp folder).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@click.option(
-    "--mcp/--no-mcp",
-    default=True,
-    show_default=True,
-    help="Also time the same recall through a real MCP client over HTTP.",
-)
-def recall_command(sizes: str, repeats: int, workdir: Path | None, as_json: bool, mcp: bool) -> None:
-    """Recall latency (p50/p99, k=4, 384-d, hybrid, a process step) on synthetic pools of each size,
-    beside a re-implementation of the reference scheme; insert rate and bytes per experience."""
-    from seer.eval.bench.recall import run
+@click.option("--max-rss-gb", default=6.0, show_default=True,
+              help="Skip (and list) sizes that would take this process past this RSS or the free memory.")
+@click.option("--save", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the JSON result here after every size (kept if a later size is interrupted).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+@click.option("--markdown", "as_markdown", is_flag=True, help="Print Markdown tables.")
+@click.option("--mcp/--no-mcp", default=True, show_default=True,
+              help="Also recall and record through a real MCP client over HTTP.")
+def recall_command(sizes: str, scan_only_sizes: str, repeats: int, questions_dir: Path | None, vectors: str,
+                   factors: str, embedder: str, threads: int, embed_threads: str, reference_max: int,
+                   max_rss_gb: float, save: Path | None, workdir: Path | None, as_json: bool,
+                   as_markdown: bool, mcp: bool) -> None:
+    """Recall at growing pool sizes, measured fairly: held-out real ToolQA questions as queries (k=4,
+    hybrid, a mid-task step); the shipped path with recall@k against the exact answer beside it; the exact
+    path; an ANN candidate-factor sweep; numpy's brute-force scan (the physical limit); a port of the
+    official SEER selection code (the baseline); where time goes (embedding, scan, text fetch); records
+    at size n; opening the file; recall and record over MCP with the real embedder."""
+    import torch
 
+    from seer.eval.bench import recall_report
+    from seer.eval.bench.mcp_latency import measure_mcp_http
+    from seer.eval.bench.recall import BenchConfig, run
+    from seer.eval.bench.workload import DEFAULT_QUESTIONS, bases_from, load_probes, split
+    from seer.pool import load_embedder
+
+    def ints(text: str) -> list[int]:
+        return [int(s.replace("_", "")) for s in text.split(",") if s.strip()]
+
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # stderr stays clean: JSON callers may read it with stdout
     console = report.console(stderr=True)
-    size_list = [int(s.replace("_", "")) for s in sizes.split(",") if s.strip()]
+    torch.set_num_threads(threads)
     if workdir is not None:
         workdir.mkdir(parents=True, exist_ok=True)
+    side = min(100, repeats)
+    parts = split(load_probes(questions_dir or DEFAULT_QUESTIONS), queries=repeats, cold=side,
+                  records=min(100, 2 * repeats), mcp=side + 1)
+    model = load_embedder(embedder)
+    cfg = BenchConfig(vectors=vectors, factors=ints(factors), reference_max=reference_max)
 
     def progress(message: str) -> None:
-        if message.startswith("done: "):
+        if message.startswith("done: ") and not as_json:  # JSON callers parse everything they get
             console.log(message)  # each finished size is kept even if a later one is interrupted
         status.update(message)
 
-    with console.status("benchmarking ...") as status:
-        from seer.eval.bench.mcp_latency import measure_mcp_http
+    def over_mcp(path: Path, probes: Sequence[Probe]) -> dict[str, Any]:
+        return measure_mcp_http(path, probes, embedder=embedder, threads=threads,
+                                records=min(30, len(probes) - 1))
 
-        result = run(
-            size_list,
-            workdir=workdir,
-            repeats=repeats,
-            progress=progress,
-            measure_mcp=measure_mcp_http if mcp else None,
-        )
+    with console.status("embedding the pool's base questions ...") as status:
+        bases = bases_from(parts.bases, model, workdir) if vectors == "real" else None
+        result = run(ints(sizes), embedder=model, split=parts, bases=bases, cfg=cfg,
+                     scan_sizes=ints(scan_only_sizes), workdir=workdir, progress=progress,
+                     measure_mcp=over_mcp if mcp else None, embed_threads=ints(embed_threads),
+                     max_rss_gb=max_rss_gb, save=save)
     if as_json:
         click.echo(json.dumps(result, indent=1))
         return
-    table = Table(title="seer recall benchmark (in process)")
-    cols = [
-        "n",
-        "p50_ms",
-        "p99_ms",
-        "reference_p50_ms",
-        "speedup",
-        "insert_per_s",
-        "record_per_s",
-        "bytes_per_experience",
-        "open_persisted_ann_s",
-        "open_rebuild_ann_s",
-        "mcp_http_p50_ms",
-    ]
-    for col in cols:
-        table.add_column(col, justify="right")
-    for row in result["sizes"]:
-        table.add_row(*["" if row.get(c) is None else f"{row[c]:,}" for c in cols])
-    report.console().print(report.unclipped(table))
+    if as_markdown:
+        click.echo(recall_report.markdown(result))
+        return
+    for title, header, rows in recall_report.tables(result):
+        table = Table(title=title)
+        for col in header:
+            table.add_column(col, justify="right")
+        for row in rows:
+            table.add_row(*row)
+        report.console().print(report.unclipped(table))
 
 
 @bench.command("recall-quality")

@@ -1,48 +1,76 @@
-"""Recall benchmark: synthetic pools of growing size; latency of one stepwise recall vs the reference scheme.
+"""Recall benchmark: pools of growing size, measured the way they are used.
 
-The reference scheme (official SEER code) loops over every stored record in Python, computes the cosine
-with numpy per record plus s2/s3, and sorts the full list. We re-implement it faithfully for comparison.
+For each size n a pool is grown around real ToolQA questions (`workload`), then, with held-out real
+questions as queries (k = 4, hybrid, a mid-task step: the steps so far against stored trajectories):
+
+- the shipped path (`ExperiencePool.recall`, an ANN index above `ANN_THRESHOLD`) with its recall@4
+  against the exact answer beside it; the exact path (ANN off); a candidate-factor sweep of the ANN path
+  with recall@4 for mid-task, step-1 and random-vector queries;
+- where the time goes: the query embedding (uncached, `torch` threads as set), the scan, the fetch of
+  the chosen rows' texts, and a recall whose text the pool has never seen;
+- the physical limit: numpy's brute-force f32 scan (one matrix-vector product + top-k);
+- the baseline: a port of the official selection code (`reference`), on the same data;
+- writes at size n (`record` with and without the embedding), opening the file (persisted ANN index or
+  rebuilt; time and peak RSS in a fresh process), bytes per experience;
+- over MCP (optional): recall with the real embedder on distinct questions, and records.
+
+Sizes listed as scan-only are measured without DuckDB or ANN (the in-memory mirror only): the pool's
+exact scoring and numpy's scan, for sizes whose full pool would not fit the machine.
 """
 
 from __future__ import annotations
 
 import gc
+import json
+import os
 import shutil
-import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from seer.pool import ExperiencePool, HashEmbedder, RecallRequest, RecordRequest, Step
-from seer.pool.intent import TOOLQA_INTENTS
-from seer.pool.render import render_steps, template_key
+from seer.eval.bench.measures import (
+    candidate_factor,
+    embedding_latency,
+    exact_scan,
+    memory_refusal,
+    numpy_scan,
+    open_probe,
+    peak_rss_mb,
+    recall_once,
+    records,
+    reference_scan,
+    rss_mb,
+    timed_recalls,
+)
+from seer.eval.bench.metrics import latency, mean_recall_at_k
+from seer.eval.bench.reference import ReferenceSelection
+from seer.eval.bench.workload import (
+    CHAINS,
+    INTENTS,
+    Bases,
+    PresetEmbedder,
+    Probe,
+    Split,
+    goal_request,
+    process_request,
+    query_text,
+    real_columns,
+    reference_steps,
+)
+from seer.pool import ExperiencePool, RecallRequest, Step, render_steps
+from seer.pool.embedders import Embedder
+from seer.pool.render import template_key
 
-INTENTS = tuple(TOOLQA_INTENTS)
-CHAINS: dict[str, list[list[str]]] = {
-    "flight": [
-        ["LoadDB", "FilterDB", "GetValue", "Finish"],
-        ["LoadDB", "FilterDB", "GetValue", "GetValue", "Calculate", "Finish"],
-    ],
-    "coffee": [["SQLInterpreter", "Finish"], ["LoadDB", "FilterDB", "GetValue", "Calculate", "Finish"]],
-    "yelp": [["LoadDB", "FilterDB", "GetValue", "Finish"], ["SQLInterpreter", "Finish"]],
-    "airbnb": [
-        ["LoadDB", "FilterDB", "GetValue", "Finish"],
-        ["SQLInterpreter", "PythonInterpreter", "Finish"],
-    ],
-    "dblp": [
-        ["LoadGraph", "NodeCheck", "Finish"],
-        ["LoadGraph", "NeighbourCheck", "Finish"],
-        ["LoadGraph", "EdgeCheck", "NodeCheck", "Finish"],
-    ],
-    "scirex": [["RetrieveScirex", "Finish"]],
-    "agenda": [["RetrieveAgenda", "Finish"], ["RetrieveAgenda", "Calculate", "Finish"]],
-    "gsm8k": [["PythonInterpreter", "Finish"], ["Calculate", "Finish"]],
-}
-MeasureMcp = Callable[[Path, int], float]
+__all__ = ["CHAINS", "INTENTS", "BenchConfig", "bench_size", "candidate_factor", "exact_scan", "run",
+           "scan_only", "synthetic_columns", "timed_recalls"]
+
+MeasureMcp = Callable[[Path, Sequence[Probe]], dict[str, Any]]
+Progress = Callable[[str], None]
+FACTORS = (25, 50, 100, 200, 400)
 
 
 def _unit(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
@@ -51,15 +79,17 @@ def _unit(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
     return out
 
 
-def synthetic_columns(rng: np.random.Generator, start: int, n: int, dim: int) -> dict[str, Any]:
-    """n synthetic experiences as numpy columns for `ExperiencePool.bulk_insert`."""
-    intent_idx = rng.integers(0, len(INTENTS), n)
-    intents = np.array(INTENTS, dtype=object)[intent_idx]
+def synthetic_columns(
+    rng: np.random.Generator, start: int, n: int, dim: int, embedder_id: str = "hash-384"
+) -> dict[str, Any]:
+    """n experiences with uniform random unit vectors (the worst case for an ANN index) as numpy columns
+    for `ExperiencePool.bulk_insert`."""
+    intents = np.array(INTENTS, dtype=object)[rng.integers(0, len(INTENTS), n)]
     chains, templates, demos = [], [], []
     for i, intent in enumerate(intents):
         options = CHAINS[intent]
         chain = options[(start + i) % len(options)]
-        chains.append('["' + '","'.join(chain) + '"]')
+        chains.append(json.dumps(chain))
         templates.append(template_key(intent, chain))
         demos.append(
             f"Question: synthetic {intent} question {start + i}\n"
@@ -69,10 +99,8 @@ def synthetic_columns(rng: np.random.Generator, start: int, n: int, dim: int) ->
             )
         )
     ids = np.array([f"syn{start + i:08d}" for i in range(n)], dtype=object)
-    tasks = np.array(
-        [f"synthetic {intent} question {start + i}" for i, intent in enumerate(intents)], dtype=object
-    )
-    now = np.datetime64("2025-01-01T00:00:00", "us") + np.arange(start, start + n).astype("timedelta64[s]")
+    tasks = np.array([f"synthetic {intent} question {start + i}" for i, intent in enumerate(intents)],
+                     dtype=object)
     obj = np.array
     return {
         "id": ids,
@@ -90,185 +118,348 @@ def synthetic_columns(rng: np.random.Generator, start: int, n: int, dim: int) ->
         "judge_kind": obj(["synthetic"] * n, dtype=object),
         "judge_verdict": obj([""] * n, dtype=object),
         "model": obj([None] * n, dtype=object),
-        "embedder_id": obj(["hash-384"] * n, dtype=object),
+        "embedder_id": obj([embedder_id] * n, dtype=object),
         "source_task_id": ids,
         "final_answer": obj(["0"] * n, dtype=object),
-        "created_at": now,
+        "created_at": np.datetime64("2025-01-01T00:00:00", "us")
+        + np.arange(start, start + n).astype("timedelta64[s]"),
         "times_recalled": np.zeros(n, np.int64),
         "times_in_success": np.zeros(n, np.int64),
     }
 
 
-def reference_recall(
-    records: list[dict[str, Any]], e_h: np.ndarray, tools_h: list[str], intent: str, k: int = 4
-) -> list[dict[str, Any]]:
-    """The reference scheme: per-record Python loop, numpy cosine per record, s2 with the reference's
-    list-count denominator, s3, full sort."""
-    scored = []
-    for rec in records:
-        e = rec["emb"]
-        cos = float(np.dot(e_h, e) / (np.linalg.norm(e_h) * np.linalg.norm(e)))
-        s1 = (1 + cos) / 2
-        s2 = sum(1 for t in tools_h if t in rec["tools"]) / len(tools_h) if tools_h else 0.0
-        s3 = 1.0 if rec["intent"] == intent else 0.0
-        scored.append((s1 + s2 + s3, rec))
-    scored.sort(key=lambda x: x[0], reverse=True)
-    return [r for _, r in scored[:k]]
+class BenchConfig:
+    """What one run measures (sizes apart)."""
+
+    def __init__(
+        self,
+        *,
+        vectors: str = "real",
+        factors: Sequence[int] = FACTORS,
+        k: int = 4,
+        reference_max: int = 100_000,
+        reference_budget: int = 2_000_000,
+        chunk: int = 100_000,
+        seed: int = 0,
+    ) -> None:
+        if vectors not in ("real", "random"):
+            raise ValueError("vectors must be 'real' or 'random'")
+        self.vectors = vectors
+        self.factors = tuple(factors)
+        self.k = k
+        self.reference_max = reference_max  # the port is timed up to this size
+        self.reference_budget = reference_budget  # port queries at size n: max(3, budget // n)
+        self.chunk = chunk
+        self.seed = seed
 
 
-def _percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(np.asarray(values), q))
+# ------------------------------------------------------------------ building
+def _columns(cfg: BenchConfig, rng: np.random.Generator, start: int, m: int, bases: Bases | None,
+             embedder: Embedder) -> dict[str, Any]:
+    if cfg.vectors == "real":
+        assert bases is not None
+        return real_columns(rng, start, m, bases, embedder.id)
+    return synthetic_columns(rng, start, m, embedder.dim, embedder.id)
 
 
-def _steps(i: int) -> list[Step]:
-    return [
-        Step(
-            thought=f"load the flight table for query {i}",
-            tool="LoadDB",
-            arguments={"target_db": "flight"},
-            observation="loaded",
-        ),
-        Step(thought="filter", tool="FilterDB", arguments={"condition": f"Flight_Number={i}"}),
-    ]
+def _reference_add(ref: ReferenceSelection, cols: dict[str, Any], probes: dict[str, Probe]) -> None:
+    """The rows as the reference library holds them (dicts; embeddings cached by steps text)."""
+    for i in range(len(cols["id"])):
+        ident = str(cols["id"][i])
+        base = probes.get(str(cols["task"][i]))
+        if base is not None:
+            steps = reference_steps(base, tag=ident)
+            tools = base.tools
+        else:
+            steps = [line for line in str(cols["demo_text"][i]).split("\n") if line.startswith("Step")]
+            tools = json.loads(cols["tool_chain"][i])
+        ref.add({"id": ident, "class": str(cols["intent"][i]), "question": str(cols["task"][i]),
+                 "steps": steps, "tools": tools},
+                question_vector=cols["query_embedding"][i].copy(),
+                steps_vector=cols["trajectory_embedding"][i].copy())
+
+
+def build(n: int, path: Path, embedder: Embedder, bases: Bases | None, cfg: BenchConfig,
+          progress: Progress) -> tuple[ExperiencePool, np.ndarray, ReferenceSelection | None, float]:
+    """Create the n-experience pool at ``path`` (shipped defaults); returns the pool, a copy of its
+    trajectory matrix (for numpy's scan), the reference library (n ≤ reference_max) and the bulk insert
+    time (s, the ANN build included once n crosses the threshold)."""
+    for p in (path, Path(str(path) + ".wal")):
+        p.unlink(missing_ok=True)
+    shutil.rmtree(path.with_name(path.name + ".ann"), ignore_errors=True)
+    rng = np.random.default_rng(cfg.seed)
+    pool = ExperiencePool.create(path, embedder, intent_labels=None)
+    matrix = np.empty((n, embedder.dim), np.float32)
+    ref = ReferenceSelection() if n <= cfg.reference_max else None
+    by_task = {p.question: p for p in bases.probes} if bases is not None else {}
+    insert_s = 0.0
+    for start in range(0, n, cfg.chunk):
+        m = min(cfg.chunk, n - start)
+        cols = _columns(cfg, rng, start, m, bases, embedder)
+        matrix[start: start + m] = cols["trajectory_embedding"]
+        if ref is not None:
+            _reference_add(ref, cols, by_task)
+        t0 = time.perf_counter()
+        pool.bulk_insert(cols)
+        insert_s += time.perf_counter() - t0
+        progress(f"n={n:,}: inserted {start + m:,}")
+        del cols
+    return pool, matrix, ref, insert_s
+
+
+def _random_presets(
+    probes: Sequence[Probe], dim: int, seed: int
+) -> tuple[list[RecallRequest], dict[str, Any]]:
+    """Mid-task requests whose history text maps to a uniform random vector (the old benchmark's queries)."""
+    rng = np.random.default_rng(seed + 1)
+    requests, presets = [], {}
+    for i, p in enumerate(probes):
+        first, *rest = p.history
+        marked = [Step(thought=f"random query {i}", tool=first.tool, arguments=first.arguments), *rest]
+        req = RecallRequest(task=p.question, steps_so_far=marked, intent=p.intent, strategy="hybrid")
+        presets[query_text(req)] = _unit(rng, 1, dim)[0]
+        requests.append(req)
+    return requests, presets
 
 
 def bench_size(
     n: int,
     *,
     workdir: Path,
-    repeats: int = 200,
-    record_sample: int = 200,
-    chunk: int = 100_000,
-    reference_max: int = 100_000,
+    embedder: Embedder,
+    split: Split,
+    bases: Bases | None,
+    cfg: BenchConfig,
     measure_mcp: MeasureMcp | None = None,
-    progress: Callable[[str], None] = lambda _: None,
-    seed: int = 0,
+    progress: Progress = lambda _: None,
 ) -> dict[str, Any]:
     """Build an n-experience pool and measure it; returns one row of the report."""
-    rng = np.random.default_rng(seed)
-    path = workdir / f"bench-{n}.duckdb"
-    for p in (path, Path(str(path) + ".wal")):
-        p.unlink(missing_ok=True)
-    shutil.rmtree(path.with_name(path.name + ".ann"), ignore_errors=True)
-    embedder = HashEmbedder(384)
-    row: dict[str, Any] = {"n": n}
-    pool = ExperiencePool.create(path, embedder, intent_labels=None)
-    insert_s = 0.0
-    ann_s = 0.0
-    sample_vecs: list[np.ndarray] = []
-    ref_records: list[dict[str, Any]] = []
-    for start in range(0, n, chunk):
-        m = min(chunk, n - start)
-        cols = synthetic_columns(rng, start, m, 384)
-        if n <= reference_max:
-            tools = [c for c in cols["tool_chain"]]
-            for i in range(m):
-                ref_records.append(
-                    {
-                        "emb": cols["trajectory_embedding"][i],
-                        "intent": cols["intent"][i],
-                        "tools": tools[i],
-                        "id": cols["id"][i],
-                    }
-                )
-        t0 = time.perf_counter()
-        had_ann = pool.ann is not None
-        pool.bulk_insert(cols)
-        took = time.perf_counter() - t0
-        if pool.ann is not None and not had_ann:
-            ann_s += took  # this chunk also built the index
-        insert_s += took
-        sample_vecs.append(cols["trajectory_embedding"][:1])
-        progress(f"n={n}: inserted {start + m:,}")
-        del cols
-    row["insert_per_s"] = round(n / insert_s, 1)
-    # per-record transactional path (embedding, dedup check, one transaction each), on a side pool
-    side = ExperiencePool.create(workdir / f"bench-{n}-record.duckdb", embedder, intent_labels=None)
-    t0 = time.perf_counter()
-    for i in range(record_sample):
-        side.record(
-            RecordRequest(
-                task=f"how late was flight {i} on day {i % 28}",
-                steps=_steps(i),
-                success=True,
-                intent=INTENTS[i % 8],
-                final_answer=str(i),
-                judge="exact",
-            )
-        )
-    row["record_per_s"] = round(record_sample / (time.perf_counter() - t0), 1)
-    side.close()
-    progress(f"n={n}: measuring recall")
-    times = []
-    for i in range(repeats + 10):
-        req = RecallRequest(task=f"How late was flight {i}?", steps_so_far=_steps(i), intent="flight", k=4)
-        t0 = time.perf_counter()
-        out = pool.recall(req)
-        if i >= 10:
-            times.append((time.perf_counter() - t0) * 1000)
-        assert len(out) == 4
-    row["p50_ms"] = round(statistics.median(times), 3)
-    row["p99_ms"] = round(_percentile(times, 99), 3)
+    k = cfg.k
+    random_reqs, presets = _random_presets(split.queries, embedder.dim, cfg.seed)
+    path = workdir / f"bench-{cfg.vectors}-{n}.duckdb"
+    pool, matrix, ref, insert_s = build(n, path, PresetEmbedder(embedder, presets), bases, cfg, progress)
+    row: dict[str, Any] = {"n": n, "vectors": cfg.vectors, "insert_per_s": round(n / insert_s, 1),
+                           "rss_after_build_mb": rss_mb(),
+                           "load_avg": [round(x, 1) for x in os.getloadavg()]}
+    process = [process_request(p, k) for p in split.queries]
+    goal = [goal_request(p, k) for p in split.queries]
+    vectors = pool.cache.embed([query_text(r) for r in process])
+    pool.cache.embed([query_text(r) for r in goal + random_reqs])
+    timed_recalls(pool, process[:5])  # warm-up: first calls into DuckDB, numpy and usearch
     row["ann"] = pool.ann is not None
+
+    # Paths are timed query by query, round-robin, so a shift in the machine's load hits them alike.
+    progress(f"n={n:,}: recall, query by query (numpy, exact, shipped, each candidate factor)")
+    factors = cfg.factors if row["ann"] else ()
+    t: dict[str, list[float]] = {"numpy": [], "exact": [], "exact_warm": [], "fetch": [], "default": []}
+    got: dict[str, list[list[str]]] = {"exact": [], "default": []}
+    for f in factors:
+        t[f"f{f}"], got[f"f{f}"] = [], []
+    for req, vec in zip(process, vectors, strict=True):
+        t["numpy"] += numpy_scan(matrix, vec[None, :], k)
+        with exact_scan(pool):
+            cold_ms, ids = recall_once(pool, req, cold=True)
+            warm_ms, _ = recall_once(pool, req, cold=False)  # the same again: the rows' texts in memory
+        t["exact"].append(cold_ms)
+        t["exact_warm"].append(warm_ms)
+        t["fetch"].append(cold_ms - warm_ms)
+        got["exact"].append(ids)
+        ms, ids = recall_once(pool, req, cold=True)
+        t["default"].append(ms)
+        got["default"].append(ids)
+        for f in factors:
+            with candidate_factor(f):
+                ms, ids = recall_once(pool, req, cold=True)
+            t[f"f{f}"].append(ms)
+            got[f"f{f}"].append(ids)
+    del matrix
+    for key in ("numpy", "exact", "exact_warm", "default"):
+        row[key] = latency(t[key])
+    row["fetch_ms"] = latency(t["fetch"])["p50"]  # median of the per-query differences
+    row["p50_ms"], row["p99_ms"] = row["default"]["p50"], row["default"]["p99"]
+    row["recall_at_k"] = round(mean_recall_at_k(got["default"], got["exact"], k), 3)
+    row["k"] = k
+
+    row["sweep"] = []
+    if factors:
+        progress(f"n={n:,}: recall@k of step-1 and random-vector queries per candidate factor")
+        with exact_scan(pool):
+            _, exact_goal = timed_recalls(pool, goal)
+            _, exact_random = timed_recalls(pool, random_reqs)
+        for f in factors:
+            with candidate_factor(f):
+                _, got_goal = timed_recalls(pool, goal)
+                _, got_random = timed_recalls(pool, random_reqs)
+            row["sweep"].append({"factor": f, **latency(t[f"f{f}"]),
+                                 "recall_process": round(mean_recall_at_k(got[f"f{f}"], got["exact"], k), 3),
+                                 "recall_goal": round(mean_recall_at_k(got_goal, exact_goal, k), 3),
+                                 "recall_random": round(mean_recall_at_k(got_random, exact_random, k), 3)})
+
+    progress(f"n={n:,}: never-seen queries (embedding inside), each beside its embedding alone")
+    embed_ms, cold_ms_list = [], []
+    for probe in split.cold:
+        req = process_request(probe, k)
+        t0 = time.perf_counter()
+        embedder.embed([query_text(req)])  # the bare model: no cache in front
+        embed_ms.append((time.perf_counter() - t0) * 1000)
+        ms, _ = recall_once(pool, req, cold=True)  # the pool has never seen this text: it embeds it
+        cold_ms_list.append(ms)
+    row["embed"] = latency(embed_ms)
+    row["cold_default"] = latency(cold_ms_list)
+
     row["reference_p50_ms"] = None
-    if ref_records:
-        progress(f"n={n}: reference scheme")
-        ref_times = []
-        reps = max(3, min(50, 2_000_000 // max(n, 1)))
-        for i in range(reps):
-            e_h = embedder.embed([render_steps(_steps(i))])[0]
-            t0 = time.perf_counter()
-            reference_recall(ref_records, e_h, ["LoadDB", "FilterDB"], "flight")
-            ref_times.append((time.perf_counter() - t0) * 1000)
-        row["reference_p50_ms"] = round(statistics.median(ref_times), 2)
-        row["speedup"] = round(row["reference_p50_ms"] / row["p50_ms"], 1)
-    del ref_records
+    if ref is not None:
+        progress(f"n={n:,}: reference port (each call beside the exact path)")
+        reps = max(3, min(len(split.queries), cfg.reference_budget // max(n, 1)))
+        ref_times, beside = [], []
+        for probe, req, vec in zip(split.queries[:reps], process[:reps], vectors[:reps], strict=True):
+            ref_times += reference_scan(ref, [probe], vec[None, :], k)
+            with exact_scan(pool):
+                beside.append(recall_once(pool, req, cold=True)[0])
+        row["reference"] = latency(ref_times)
+        row["reference_p50_ms"] = row["reference"]["p50"]
+        row["reference_exact_beside"] = latency(beside)
+        row["speedup_vs_exact"] = round(row["reference"]["p50"] / latency(beside)["p50"], 1)
+        row["speedup"] = round(row["reference"]["p50"] / row["default"]["p50"], 1)
+    del ref
+    gc.collect()
+
+    progress(f"n={n:,}: records at size n")
+    half = len(split.records) // 2
+    row["record_cold"] = records(pool, split.records[:half], warm=False)
+    row["record_warm"] = records(pool, split.records[half:], warm=True)
+    row["record_per_s"] = row["record_cold"]["per_s"]
+    row["peak_rss_mb"] = peak_rss_mb()
     pool.flush()
     pool.store.checkpoint()
     pool.close()
     del pool
     gc.collect()
     row["bytes_per_experience"] = round(path.stat().st_size / n, 1)
-    if row["ann"]:
-        progress(f"n={n}: reopen (persisted ANN vs rebuild)")
-        t0 = time.perf_counter()
-        reopened = ExperiencePool.open(path, embedder, intent_labels=None)
-        row["open_persisted_ann_s"] = round(time.perf_counter() - t0, 2)
-        reopened.persist_ann = False
-        reopened.close()
-        del reopened
-        gc.collect()
-        t0 = time.perf_counter()
-        rebuilt = ExperiencePool.open(path, embedder, intent_labels=None, persist_ann=False)
-        row["open_rebuild_ann_s"] = round(time.perf_counter() - t0, 2)
-        rebuilt.close()
-        del rebuilt
-        gc.collect()
-    row["mcp_http_p50_ms"] = measure_mcp(path, n) if measure_mcp is not None else None
+
+    progress(f"n={n:,}: opening the file in a fresh process")
+    opened = open_probe(path, persisted=True)
+    row["open_s"], row["open_rss_mb"] = opened["s"], opened["rss_mb"]
+    row["open_persisted_ann_s"] = opened["s"] if opened.get("ann") else None
+    row["open_rebuild_ann_s"] = open_probe(path, persisted=False)["s"] if opened.get("ann") else None
+
+    row["mcp"] = None
+    if measure_mcp is not None:
+        progress(f"n={n:,}: recall and record over MCP")
+        row["mcp"] = measure_mcp(path, split.mcp)
+    row["mcp_http_p50_ms"] = row["mcp"]["recall"]["p50"] if row["mcp"] else None
     return row
 
 
+def scan_only(n: int, embedder_dim: int, split: Split, bases: Bases | None, vectors: np.ndarray,
+              cfg: BenchConfig, progress: Progress = lambda _: None) -> dict[str, Any]:
+    """The pool's exact scoring over an in-memory mirror of n rows (no DuckDB, no ANN) and numpy's scan."""
+    from seer.pool import recall as pool_recall
+    from seer.pool.mirror import Mirror
+    from seer.pool.rows import PROVENANCE_DEFAULTS
+
+    rng = np.random.default_rng(cfg.seed)
+    mirror = Mirror(embedder_dim)
+    mirror.reserve(n)
+    for start in range(0, n, cfg.chunk):
+        m = min(cfg.chunk, n - start)
+        cols = (real_columns(rng, start, m, bases, "bench") if cfg.vectors == "real" and bases is not None
+                else synthetic_columns(rng, start, m, embedder_dim))
+        cols |= {name: np.full(m, value, dtype=object) for name, value in PROVENANCE_DEFAULTS.items()}
+        cols["seq"] = np.arange(start + 1, start + m + 1, dtype=np.int64)
+        mirror.append_stored(cols)
+        progress(f"n={n:,} (scan only): {start + m:,} rows in memory")
+        del cols
+    times = []
+    for probe, vec in zip(split.queries, vectors, strict=True):
+        req = process_request(probe, cfg.k)
+        t0 = time.perf_counter()
+        pool_recall.recall_slots(mirror, None, req, pool_recall.plan(req), vec)
+        times.append((time.perf_counter() - t0) * 1000)
+    row = {"n": n, "vectors": cfg.vectors, "scan_only": True, "exact_scan": latency(times),
+           "numpy": latency(numpy_scan(mirror.vec["trajectory"][: mirror.n], vectors, cfg.k)),
+           "peak_rss_mb": peak_rss_mb()}
+    del mirror
+    gc.collect()
+    return row
+
+
+def _save(result: dict[str, Any], path: Path | None) -> None:
+    if path is not None:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(result, indent=1))
+        tmp.replace(path)
+
+
 def run(
-    sizes: list[int],
+    sizes: Sequence[int],
     *,
+    embedder: Embedder,
+    split: Split,
+    bases: Bases | None,
+    cfg: BenchConfig | None = None,
+    scan_sizes: Sequence[int] = (),
     workdir: Path | None = None,
     measure_mcp: MeasureMcp | None = None,
-    progress: Callable[[str], None] = lambda _: None,
-    repeats: int = 200,
+    progress: Progress = lambda _: None,
+    embed_threads: Sequence[int] = (1,),
+    max_rss_gb: float = 6.0,
+    save: Path | None = None,
 ) -> dict[str, Any]:
-    """Benchmark every size; returns {"sizes": [row, ...]}."""
+    """Benchmark every size (and the scan-only sizes); returns {"sizes": [...], "scan_only": [...],
+    "skipped": [...], "embedding": {...}, "setup": {...}}. Sizes that would not fit in ``max_rss_gb`` or
+    the machine's available memory are skipped (and listed); ``save``: the result so far is written there
+    after every size."""
+    cfg = cfg or BenchConfig()
     tmp = None
     if workdir is None:
         tmp = tempfile.TemporaryDirectory(prefix="seer-bench-")
         workdir = Path(tmp.name)
     try:
-        rows = []
+        texts = [render_steps(p.history) + " (timing)" for p in split.cold[:50]]
+        progress("embedding latency")
+        result: dict[str, Any] = {
+            "setup": {"vectors": cfg.vectors, "k": cfg.k, "queries": len(split.queries),
+                      "cold_queries": len(split.cold), "records": len(split.records),
+                      "mcp_queries": len(split.mcp), "bases": len(split.bases), "embedder": embedder.id,
+                      "dim": embedder.dim, "cpus": sorted(os.sched_getaffinity(0)),
+                      "omp_threads": os.environ.get("OMP_NUM_THREADS")},
+            "embedding": embedding_latency(embedder, texts, embed_threads),
+            "sizes": [],
+            "scan_only": [],
+            "skipped": [],
+        }
         for n in sizes:
-            rows.append(
-                bench_size(n, workdir=workdir, measure_mcp=measure_mcp, progress=progress, repeats=repeats)
-            )
+            refusal = memory_refusal(n, embedder.dim, full=True, max_rss_gb=max_rss_gb)
+            if refusal is not None:
+                result["skipped"].append({"n": n, "kind": "full", "reason": refusal})
+                progress(f"done: n={n:,} skipped: {refusal}")
+                continue
+            row = bench_size(n, workdir=workdir, embedder=embedder, split=split, bases=bases, cfg=cfg,
+                             measure_mcp=measure_mcp, progress=progress)
+            result["sizes"].append(row)
+            _save(result, save)
+            progress(f"done: n={n:,}")
+            for leftover in workdir.glob(f"bench-{cfg.vectors}-{n}.duckdb*"):
+                if leftover.is_dir():
+                    shutil.rmtree(leftover, ignore_errors=True)
+                else:
+                    leftover.unlink(missing_ok=True)
             gc.collect()
-        return {"sizes": rows}
+        if scan_sizes:
+            vectors = embedder.embed([query_text(process_request(p, cfg.k)) for p in split.queries])
+            for n in scan_sizes:
+                gc.collect()
+                refusal = memory_refusal(n, embedder.dim, full=False, max_rss_gb=max_rss_gb)
+                if refusal is not None:
+                    result["skipped"].append({"n": n, "kind": "scan only", "reason": refusal})
+                    progress(f"done: n={n:,} (scan only) skipped: {refusal}")
+                    continue
+                result["scan_only"].append(scan_only(n, embedder.dim, split, bases, vectors, cfg, progress))
+                _save(result, save)
+                progress(f"done: n={n:,} (scan only)")
+        _save(result, save)
+        return result
     finally:
         if tmp is not None:
             tmp.cleanup()
