@@ -6,14 +6,15 @@
 #   heldout  learn on half, test the frozen pool on the other half: seer seer-nogate query
 #   starts   seer from an empty pool and from the 240 oracle seeds (online, easy)
 #   order2   the easy online run with a second stream order (--seed 1): react static query seer
-# CODE: a frozen snapshot of the commit under test (snapshot.sh; made from HEAD if absent), first on
+# CODE: a frozen snapshot of the commit under test (snapshot.sh; made from COMMIT if absent), first on
 # PYTHONPATH, so work on main does not change a running measurement. Progress: /work/runs/NAME.log.
 set -euo pipefail
 HERE=/work/main/docs/results/toolqa-2026-12-02-seeds8
 CODE=${CODE:-/work/runs/code-head}
+COMMIT=${COMMIT:-e4f5ade}  # the code every run of this measurement started with; resumes use it too
 CORE=${CORE:-1}
 NICE=${NICE:-5}
-[ -d "$CODE" ] || bash "$HERE/snapshot.sh" HEAD "$CODE"
+[ -d "$CODE" ] || bash "$HERE/snapshot.sh" "$COMMIT" "$CODE"
 mkdir -p /work/runs
 pgrep -f "$HERE/server_cpu.py" > /dev/null || nohup python3 "$HERE/server_cpu.py" > /work/runs/server_cpu.log 2>&1 &
 start() {  # NAME METHOD LEVEL START [PROTOCOL] [extra]
