@@ -252,7 +252,7 @@ class Runner:
         done = {t.qid: t for t in lines if isinstance(t, TaskLog) and t.method == method.name}
         flushed = {(b.phase, b.batch) for b in lines if isinstance(b, BatchLog) and b.method == method.name}
         if method.name in self.settings.rebuild_pools:
-            await self.replay(client, method, [t for t in done.values() if _was_recorded(t, flushed)])
+            await self.replay(client, method, [t for t in done.values() if was_recorded(t, flushed)])
         results: list[TaskLog] = []
         for key, group in groupby(stream, key=lambda s: (s.phase, s.batch)):
             slots = list(group)
@@ -428,7 +428,7 @@ async def run_methods(
     return {m.name: out[m.name] for m in methods}
 
 
-def _was_recorded(task: TaskLog, flushed: set[tuple[Phase, int]]) -> bool:
+def was_recorded(task: TaskLog, flushed: set[tuple[Phase, int]]) -> bool:
     """Recorded at once, or buffered in a batch whose flush the log holds."""
     status = task.record.status
     return status in ("stored", "rejected") or (status == "buffered" and (task.phase, task.batch) in flushed)

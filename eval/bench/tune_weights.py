@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from seer.eval.runlog import BatchLog, RunHeader, RunLog, TaskLog
-from seer.eval.runner import record_payload
+from seer.eval.runner import record_payload, was_recorded
 from seer.pool import ExperiencePool, RecallRequest, RecordRequest, parse_library
 from seer.pool.embedders import Embedder
 from seer.pool.render import question_words
@@ -53,8 +53,7 @@ def recorded_requests(
         raise ValueError(f"{run_dir}: no method of this run recorded anything")
     flushed = {(b.phase, b.batch) for b in lines if isinstance(b, BatchLog) and b.method == method}
     tasks = [t for t in lines if isinstance(t, TaskLog) and t.method == method and t.verdict.success
-             and (t.record.status in ("stored", "rejected")
-                  or (t.record.status == "buffered" and (t.phase, t.batch) in flushed))]
+             and was_recorded(t, flushed)]
     seeds = header.config.get("seeds") if header else None
     library = Path(seeds) if seeds and seeds != "none" else None
     return method, [RecordRequest(**record_payload(t, "")) for t in tasks], library
