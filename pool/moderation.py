@@ -16,7 +16,7 @@ from typing import Any
 from seer.pool.lru import LRU
 from seer.pool.mirror import Mirror
 from seer.pool.models import PoolError, PoolStats, RecalledExperience, Status
-from seer.pool.screen import Finding, describe
+from seer.pool.screen import Finding, describe, screen_stored
 from seer.pool.store import PoolStore
 
 
@@ -131,6 +131,27 @@ class Moderation:
             change = {"release_recorder": recorder} if recorder is not None else {}
             self._set_status(ids, "active", "released by an admin", **change)
         return ids
+
+    def screen(self, *, hold: bool = False, batch: int = 2000) -> list[dict[str, str]]:
+        """Screen every active experience with today's rules, e.g. after a migration from a pool that
+        predates screening; with ``hold``, hold those that match. Returns ``{id, recorder, task, why}`` per
+        match; a row whose steps cannot be read matches too (it could not be screened)."""
+        self.flush()
+        found: list[dict[str, str]] = []
+        last = 0
+        while rows := self.store.rows_after(last, limit=batch):
+            last = int(rows[-1]["seq"])
+            for row in rows:
+                if row["status"] != "active":
+                    continue
+                why = screen_stored(row["task"], row["steps"], row["final_answer"])
+                if why:
+                    found.append({"id": str(row["id"]), "recorder": str(row["recorder"]),
+                                  "task": str(row["task"]), "why": why})
+        if hold:
+            for item in found:
+                self._set_status([item["id"]], "held", f"{item['why']}; held by a screen of the pool")
+        return found
 
     def purge(self, recorder: str, status: Status | None = None) -> list[str]:
         """Delete every experience of a recorder (only those with ``status``, if given); returns their ids."""

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 import duckdb
 
+from seer.pool.screen import screen_stored
+
 APP = "seer-experience-pool"
 
 Migration = Callable[[duckdb.DuckDBPyConnection, int], None]
@@ -54,12 +56,27 @@ def _m0004_provenance(con: duckdb.DuckDBPyConnection, dim: int) -> None:
     )
 
 
+def _m0005_screen_legacy(con: duckdb.DuckDBPyConnection, dim: int) -> None:
+    # Records are screened as they arrive since provenance; rows from before it never were. Hold the
+    # ones that match a screening rule now (an admin can release them), so an old pool file cannot carry
+    # an injection into recall through an upgrade.
+    rows = con.execute(
+        "SELECT id, task, steps, final_answer FROM experiences "
+        "WHERE status = 'active' AND recorder IN ('legacy', 'seed:legacy')"
+    ).fetchall()
+    held = [(f"{why}; held when the pool was upgraded", str(i)) for i, task, steps, answer in rows
+            if (why := screen_stored(task, steps, answer))]
+    if held:
+        con.executemany("UPDATE experiences SET status = 'held', status_reason = ? WHERE id = ?", held)
+
+
 # Ordered, named, append-only: never edit or reorder an entry that has shipped.
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0001_initial", _m0001_initial),
     ("0002_embedding_cache", _m0002_embedding_cache),
     ("0003_lookup_indexes", _m0003_lookup_indexes),
     ("0004_provenance", _m0004_provenance),
+    ("0005_screen_legacy", _m0005_screen_legacy),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -15,6 +15,7 @@ seeds and the SciREX corpus); a rule that would flag ordinary tool output does n
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -141,3 +142,14 @@ def describe(findings: Sequence[Finding], limit: int = 6) -> str:
     parts = [f"{f.rule} in {f.field} ({f.excerpt!r})" for f in findings[:limit]]
     more = len(findings) - limit
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def screen_stored(task: str, steps_json: str | None, final_answer: str | None) -> str:
+    """Why a stored row (steps as their JSON text) is held, or "" if nothing matches; a row whose steps
+    cannot be read matches too, since it could not be screened."""
+    try:
+        steps = [Step.model_validate(s) for s in json.loads(steps_json or "[]")]
+    except (ValueError, TypeError) as exc:  # json, pydantic and shape errors alike
+        return f"unreadable steps, not screened: {str(exc).splitlines()[0][:200]}"
+    findings = screen_record(task or "", steps, final_answer or "")
+    return f"instruction-like text (screening rules: {describe(findings)})" if findings else ""

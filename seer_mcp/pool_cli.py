@@ -250,6 +250,30 @@ def purge(name: str, recorder: str, status: str | None, yes: bool) -> None:
     click.echo(json.dumps({"deleted": len(ids), "recorder": recorder}))
 
 
+@pool.command("screen")
+@click.argument("name")
+@click.option("--hold", is_flag=True, help="Hold the matches for review (without it, only list them).")
+@click.option("--json", "as_json", is_flag=True, help="Print the matches as JSON.")
+def screen(name: str, hold: bool, as_json: bool) -> None:
+    """Screen the active experiences of pool NAME for instruction-like text with today's rules (records are
+    screened as they arrive; run this on a pool that predates screening, or after the rules change)."""
+    p = _open(name)
+    try:
+        found = p.screen(hold=hold)
+    finally:
+        p.close()
+    if as_json:
+        click.echo(json.dumps({"matches": found, "held": hold}))
+        return
+    table = Table("id", "recorder", "task", "why", title=f"{len(found)} active experiences match")
+    for item in found:
+        table.add_row(Text(item["id"]), Text(item["recorder"]), Text(_short(item["task"])),
+                      Text(_short(item["why"], 120)))
+    Console().print(table)
+    if found and not hold:
+        click.echo("pass --hold to hold them for review (release them one by one with `pool release`)")
+
+
 @pool.command("prune")
 @click.argument("name")
 def prune(name: str) -> None:

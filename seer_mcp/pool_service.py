@@ -82,6 +82,9 @@ class PoolService:
     def release(self, recorder: str | None, experience_id: str | None) -> list[str]:
         return self.open().release(recorder=recorder, experience_id=experience_id)
 
+    def screen(self, hold: bool) -> list[dict[str, str]]:
+        return self.open().screen(hold=hold)
+
     def stats(self) -> dict[str, Any]:
         return self.open().stats()
 

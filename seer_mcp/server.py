@@ -396,7 +396,7 @@ ExperienceId = Annotated[str | None, Field(max_length=100, description="One expe
 
 
 def _review_tools(server: MCPServer, pools: PoolService, auth: bool) -> None:
-    """The admin's review tools: list experiences with provenance and status, quarantine, release."""
+    """The admin's review tools: list experiences with provenance and status, quarantine, release, screen."""
     reversible = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True,
                                  open_world_hint=False)
 
@@ -444,3 +444,17 @@ def _review_tools(server: MCPServer, pools: PoolService, auth: bool) -> None:
             raise MCPToolError(f"release_experiences: {exc}") from exc
         ids = await _pool_call("release_experiences", pools.release, recorder, experience_id)
         return {"released": ids, "recorder": recorder}
+
+    @server.tool(annotations=reversible)
+    async def screen_experiences(
+        ctx: Context,
+        hold: Annotated[bool, Field(description="Hold the matches for review (else only list them)")] = False,
+    ) -> dict[str, Any]:
+        """Screen the active experiences for instruction-like text with the server's current rules and
+        list the matches; with ``hold``, hold them for review (needs the admin scope)."""
+        try:
+            require("admin", ctx, enabled=auth)
+        except AuthError as exc:
+            raise MCPToolError(f"screen_experiences: {exc}") from exc
+        found = await _pool_call("screen_experiences", pools.screen, hold)
+        return {"matches": found[:1000], "count": len(found), "held": hold}

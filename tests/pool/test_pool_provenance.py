@@ -101,8 +101,8 @@ def test_a_pool_of_the_previous_schema_migrates_without_losing_a_row(tmp_path: P
     written = _v3_pool(path, 5)
     pool = ExperiencePool.open(path, HashEmbedder(), intent_labels=None)
     try:
-        assert pool.store.schema_version == SCHEMA_VERSION == 4
-        assert pool.store.applied_migrations()[-1] == "0004_provenance"
+        assert pool.store.schema_version == SCHEMA_VERSION == 5
+        assert pool.store.applied_migrations()[-2:] == ["0004_provenance", "0005_screen_legacy"]
         assert pool.count() == 5
         for row in written:
             exp = pool.get(str(row["id"]))
@@ -136,6 +136,65 @@ def test_a_pool_of_the_previous_schema_migrates_without_losing_a_row(tmp_path: P
         assert again.count() == 6 and again.store.migrate() == []
     finally:
         again.close()
+
+
+def _poison_v3_rows(path: Path) -> None:
+    """Old row 2 carries an injection in an observation, old row 3 has steps that are not JSON."""
+    con = duckdb.connect(str(path))
+    steps = steps_for(["LoadDB", "GetValue"], "2")
+    steps[1].observation = POISON
+    poisoned = json.dumps([s.model_dump() for s in steps])
+    con.execute("UPDATE experiences SET steps = ? WHERE id = 'old2'", [poisoned])
+    con.execute("UPDATE experiences SET steps = '[{not json' WHERE id = 'old3'")
+    con.close()
+
+
+def test_upgrading_holds_old_rows_that_screening_would_have_held(tmp_path: Path) -> None:
+    path = tmp_path / "v3.duckdb"
+    written = _v3_pool(path, 5)
+    _poison_v3_rows(path)
+    pool = ExperiencePool.open(path, HashEmbedder(), intent_labels=None)
+    try:
+        by_id = {r["id"]: r for r in pool.list_experiences()}
+        assert by_id["old2"]["status"] == "held" and "ignore_instructions" in by_id["old2"]["status_reason"]
+        assert "held when the pool was upgraded" in by_id["old2"]["status_reason"]
+        assert by_id["old3"]["status"] == "held" and "unreadable steps" in by_id["old3"]["status_reason"]
+        assert {by_id[f"old{i}"]["status"] for i in (0, 1, 4)} == {"active"}
+        found = pool.recall(RecallRequest(task=str(written[2]["task"]), intent="coffee", k=5))
+        assert {r.id for r in found} == {"old0", "old1", "old4"}
+        assert pool.screen() == []  # nothing active matches any more
+    finally:
+        pool.close()
+
+
+def test_pool_screen_lists_then_holds_active_rows_that_match(tmp_path: Path) -> None:
+    path = tmp_path / "v3.duckdb"
+    written = _v3_pool(path, 5)
+    ExperiencePool.open(path, HashEmbedder(), intent_labels=None).close()  # upgraded: nothing to hold
+    _poison_v3_rows(path)  # as if the rules had changed since, or the file was edited outside seer
+    from click.testing import CliRunner
+
+    from seer.seer_mcp.pool_cli import pool as pool_group
+
+    task = str(written[2]["task"])
+    runner = CliRunner()
+    listed = runner.invoke(pool_group, ["screen", str(path), "--json"])
+    assert listed.exit_code == 0, listed.output
+    matches = json.loads(listed.output)["matches"]
+    assert [(m["id"], m["recorder"]) for m in matches] == [("old2", "legacy"), ("old3", "legacy")]
+    assert "ignore_instructions" in matches[0]["why"] and "unreadable steps" in matches[1]["why"]
+    with ExperiencePool.open(path, HashEmbedder(), intent_labels=None) as pool:  # listing changed nothing
+        assert pool.stats()["per_status"] == {"active": 5}
+    table = runner.invoke(pool_group, ["screen", str(path)])
+    assert table.exit_code == 0 and "2 active experiences match" in table.output and "--hold" in table.output
+    held = runner.invoke(pool_group, ["screen", str(path), "--hold", "--json"])
+    assert held.exit_code == 0 and json.loads(held.output)["held"] is True
+    with ExperiencePool.open(path, HashEmbedder(), intent_labels=None) as pool:
+        assert pool.stats()["per_status"] == {"active": 3, "held": 2}
+        found = pool.recall(RecallRequest(task=task, intent="coffee", k=5))
+        assert {r.id for r in found} == {"old0", "old1", "old4"}
+        assert "held by a screen of the pool" in pool.list_experiences(status="held")[0]["status_reason"]
+        assert pool.screen() == []
 
 
 def test_recorder_status_and_hold_are_stored_and_only_active_is_recalled(pool: ExperiencePool) -> None:

@@ -91,11 +91,15 @@ def test_poisoned_record_never_reaches_another_key_and_quarantine_keeps_a_record
             assert INJECTION not in text(found) and "17.0" not in text(found)
             denied = await client.call_tool("release_experiences", {"experience_id": ids["poisoned"]})
             assert denied.is_error and "'admin' scope" in text(denied)
+            refused = await client.call_tool("screen_experiences", {"hold": True})
+            assert refused.is_error and "'admin' scope" in text(refused)
         async with client_with(server.url, ops) as client:
             held = await structured(client, "list_experiences", {"status": "held"})
             assert {e["id"] for e in held["experiences"]} == {ids["poisoned"], ids["self_judged"]}
             released = await structured(client, "release_experiences", {"experience_id": ids["self_judged"]})
             assert released["released"] == [ids["self_judged"]]
+            screened = await structured(client, "screen_experiences", {})
+            assert screened["count"] == 0 and screened["held"] is False  # all were screened on arrival
         async with client_with(server.url, alice) as client:
             got = {e["id"] for e in await recalled(client)}
             assert ids["self_judged"] in got and ids["poisoned"] not in got  # released; the poison still held
