@@ -16,6 +16,7 @@ from math import comb
 from pathlib import Path
 from typing import Any
 
+from seer.eval.evidence import evidence, evidence_markdown
 from seer.eval.report import (
     curve_markdown,
     evaluated,
@@ -267,6 +268,9 @@ def write_report(cmp: Comparison, out_dir: Path, reference: str = "seer") -> Pat
         parts += curve_markdown(curve)
     parts += growth_markdown(pool_growth(cmp.batches))
     parts += own_share_markdown(own_recall_share(cmp.tasks, [*cmp.batches, *cmp.rebuilds]))
+    seeds = cfg.get("seeds")
+    library = Path(seeds) if seeds and seeds != "none" else None
+    parts += evidence_markdown(evidence(cmp.tasks, [*cmp.batches, *cmp.rebuilds], library))
     path = out_dir / "report.md"
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
