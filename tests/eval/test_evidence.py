@@ -11,12 +11,13 @@ from seer.eval.runlog import BatchLog, RebuildLog, RecalledRef, RecordLog, StepL
 
 OPENING = "What was the opening price of coffee on {}?"
 LOWEST = "What was the lowest price of coffee on {}?"
+LOAD = ("LoadDB", {"target_db": "coffee"})
 SEED_CALL = {"query": "SELECT Open FROM coffee WHERE Date='2011-05-18'"}  # seed-id_2's first call
 
 
 def task(method: str, qid: str, question: str, em: bool, *, batch: int = 1,
-         shown: tuple[str, ...] | None = (), call: tuple[str, dict[str, Any]] = ("LoadDB", {"target_db": "coffee"}),
-         record: str = "skipped", record_id: str | None = None) -> TaskLog:
+         shown: tuple[str, ...] | None = (), call: tuple[str, dict[str, Any]] = LOAD, record: str = "skipped",
+         record_id: str | None = None) -> TaskLog:
     recalled = None if shown is None else [RecalledRef(id=i, score=1.0, s1=1.0, s2=0.0, s3=1.0)
                                             for i in shown]
     return TaskLog(method=method, phase="online", batch=batch, qid=qid, domain="coffee", level="easy",
