@@ -53,3 +53,23 @@ def compare(outs: tuple[Path, ...], report_dir: Path, reference: str) -> None:
     console.print(f"{len(cmp.qids)} common questions; left out: {cmp.beyond_common}")
     console.print(report.rich_table(report.summary(cmp.tasks)))
     console.print(f"report: {path}")
+
+
+@run.command("fork")
+@click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--method", required=True, help="The memory method whose run starts here (e.g. query, seer).")
+@click.option("--out", "dst", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Its run folder (new, or an existing run of that method on the same stream).")
+def fork(src: Path, method: str, dst: Path) -> None:
+    """Start METHOD's benchmark run from the memory-free run in SRC: copy the batches it must repeat token
+    for token (its pool is empty until its first success), then continue it with --resume."""
+    from seer.eval.fork import ForkError
+    from seer.eval.fork import fork as fork_run
+
+    try:
+        result = fork_run(src, dst, method)
+    except ForkError as exc:
+        raise click.ClickException(str(exc)) from exc
+    first = f"first success in batch {result.first_success}" if result.first_success else "no success yet"
+    click.echo(f"{method}: copied {result.copied} tasks of batches {result.batches} from {src} ({first}); "
+               f"{result.checked} it had run itself were identical. Continue with --resume --out {dst}.")

@@ -245,6 +245,11 @@ def write_report(cmp: Comparison, out_dir: Path, reference: str = "seer") -> Pat
              "Runs: " + ", ".join(f"{m} (`{p}`)" for m, p in cmp.runs.items()), "",
              f"Common questions (finished by every method): {len(cmp.qids)} — "
              + ", ".join(f"{d} {n}" for d, n in sorted(per_domain.items())), ""]
+    copied = {m: sum(t.copied_from is not None for t in cmp.tasks if t.method == m) for m in cmp.methods}
+    if any(copied.values()):
+        parts += ["Copied with `run fork` from a memory-free run (the pool was still empty, so the episode "
+                  "is the same token for token; its costs are the source's): "
+                  + ", ".join(f"{m} {n}" for m, n in copied.items() if n), ""]
     if any(cmp.beyond_common.values()):
         parts += ["Left out (finished by some methods only): "
                   + ", ".join(f"{m} {n}" for m, n in cmp.beyond_common.items()), ""]

@@ -96,6 +96,7 @@ class TaskLog(_Line):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_prompt_tokens: int | None = None  # None: the log predates the field
+    copied_from: str | None = None  # "<run>:<method>" whose identical episode this is (`run fork`)
 
 
 class BatchLog(_Line):

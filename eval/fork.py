@@ -1,0 +1,110 @@
+"""Start a memory method's benchmark run from a memory-free run of the same stream, as far as they agree.
+
+Online, a method whose pool starts empty (BFCL and τ²-bench ship no seeds) recalls nothing until its
+first recorded success, and the pool is frozen inside a batch; so up to and including the first batch
+with a success, its episodes are the memory-free method's, token for token (greedy decoding, the same
+prompts: an empty recall adds nothing). With a small model that rarely succeeds, that is most of the
+run. :func:`fork` copies those batches from the source run into the new method's run folder — each task
+marked ``copied_from``, the first successes left *buffered* so that ``--resume`` records them at the
+batch end — and ``--resume`` then runs the rest for real.
+
+The premise is checked, not assumed: tasks that the new method already ran itself must equal the
+source's (answer, verdict, every call, prompt and completion tokens), or the fork is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import groupby
+from pathlib import Path
+
+from seer.eval.compare import STREAM_KEYS
+from seer.eval.runlog import BatchLog, RecordLog, RunHeader, RunLog, TaskLog
+
+SAME_STREAM = (*STREAM_KEYS, "bench", "options")
+
+
+class ForkError(ValueError):
+    """The runs cannot be forked (not the same stream, a pool that does not start empty, a mismatch)."""
+
+
+@dataclass(frozen=True)
+class ForkResult:
+    copied: int  # tasks written
+    checked: int  # tasks the new method had run itself, found equal to the source's
+    batches: list[int]  # batches copied (the last may be left to flush on resume)
+    first_success: int | None  # the batch of the source's first success, if any
+
+
+def _episode(t: TaskLog) -> tuple[object, ...]:
+    return (t.answer, t.em, t.verdict.success, [(s.tool, s.arguments) for s in t.steps], t.prompt_tokens,
+            t.completion_tokens)
+
+
+def _header(path: Path) -> tuple[RunLog, RunHeader]:
+    log = RunLog(path / "runlog.jsonl")
+    header = log.header() if log.exists() else None
+    if header is None:
+        raise ForkError(f"{log.path}: no run log with a header")
+    return log, header
+
+
+def fork(src: Path, dst: Path, method: str) -> ForkResult:
+    """Copy the batches of the memory-free run in ``src`` that ``method`` must repeat exactly into the
+    run folder ``dst`` (an existing run of ``method`` with the same stream, or created here)."""
+    src_log, src_header = _header(src)
+    cfg = src_header.config
+    if "bench" not in cfg:
+        raise ForkError(f"{src}: only benchmark runs (bfcl, tau2) start from an empty pool; ToolQA runs "
+                        "start from seed demonstrations")
+    if cfg.get("protocol") != "online" or cfg.get("immediate"):
+        raise ForkError(f"{src}: only online runs with batch-end recording can be forked")
+    sources = [t for t in src_log.tasks() if t.phase == "online"]
+    names = {t.method for t in sources}
+    if len(names) != 1 or any(s.recalled is not None for t in sources for s in t.steps):
+        raise ForkError(f"{src}: the source must be one memory-free method (react); found {sorted(names)}")
+    if not sources:
+        raise ForkError(f"{src}: no finished task to copy")
+    src_method = names.pop()
+    dst_log = RunLog(dst / "runlog.jsonl")
+    if dst_log.exists():
+        _, dst_header = _header(dst)
+        for key in SAME_STREAM:
+            if dst_header.config.get(key) != cfg.get(key):
+                raise ForkError(f"{dst}: setting {key}={dst_header.config.get(key)!r} differs from {src}'s "
+                                f"{cfg.get(key)!r}: not the same stream")
+        if dst_header.config.get("methods") != [method]:
+            raise ForkError(f"{dst}: a run of {dst_header.config.get('methods')}, not of [{method!r}]")
+    else:
+        dst_log.append(RunHeader(run=dst.name, config=cfg | {"run": dst.name, "methods": [method]},
+                                 seer_version=src_header.seer_version))
+    lines = dst_log.read()
+    own = {t.qid: t for t in lines if isinstance(t, TaskLog) and t.method == method}
+    flushed = {b.batch for b in lines if isinstance(b, BatchLog) and b.method == method}
+    by_batch = [(b, list(ts)) for b, ts in groupby(sources, key=lambda t: t.batch)]
+    done_batches = [b for b, _ in by_batch][:-1]
+    if cfg.get("limit") is not None and len(sources) >= int(cfg["limit"]):
+        done_batches.append(by_batch[-1][0])  # the source run is complete: so is its last batch
+    first_success = next((b for b, ts in by_batch if any(t.verdict.success for t in ts)), None)
+    copied = checked = 0
+    batches: list[int] = []
+    for batch, tasks in by_batch:
+        if batch not in done_batches or (first_success is not None and batch > first_success):
+            break
+        for t in tasks:
+            if t.qid in own:
+                if _episode(own[t.qid]) != _episode(t):
+                    raise ForkError(f"{dst}: task {t.qid} (batch {batch}) differs from {src}'s: the episodes "
+                                    "are not identical on this machine and model, so nothing can be copied")
+                checked += 1
+                continue
+            record = (RecordLog(status="buffered", reason="recorded at the batch end") if t.verdict.success
+                      else RecordLog(status="skipped", reason=f"judged unsuccessful ({t.verdict.kind})"))
+            dst_log.append(t.model_copy(update={
+                "method": method, "record": record, "copied_from": f"{src_header.run}:{src_method}",
+                "steps": [s.model_copy(update={"recalled": []}) for s in t.steps]}))
+            copied += 1
+        batches.append(batch)
+        if batch != first_success and batch not in flushed:  # nothing to record: the pool stays empty
+            dst_log.append(BatchLog(method=method, phase="online", batch=batch, flushed=0))
+    return ForkResult(copied, checked, batches, first_success)
