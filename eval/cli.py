@@ -60,14 +60,16 @@ def compare(outs: tuple[Path, ...], report_dir: Path, reference: str) -> None:
 @click.option("--method", required=True, help="The memory method whose run starts here (e.g. query, seer).")
 @click.option("--out", "dst", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Its run folder (new, or an existing run of that method on the same stream).")
-def fork(src: Path, method: str, dst: Path) -> None:
+@click.option("--unverified", is_flag=True,
+              help="Copy even if the method ran none of the tasks itself (nothing checks the premise).")
+def fork(src: Path, method: str, dst: Path, unverified: bool) -> None:
     """Start METHOD's benchmark run from the memory-free run in SRC: copy the batches it must repeat token
     for token (its pool is empty until its first success), then continue it with --resume."""
     from seer.eval.fork import ForkError
     from seer.eval.fork import fork as fork_run
 
     try:
-        result = fork_run(src, dst, method)
+        result = fork_run(src, dst, method, unverified=unverified)
     except ForkError as exc:
         raise click.ClickException(str(exc)) from exc
     first = f"first success in batch {result.first_success}" if result.first_success else "no success yet"

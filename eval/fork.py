@@ -8,8 +8,9 @@ run. :func:`fork` copies those batches from the source run into the new method's
 marked ``copied_from``, the first successes left *buffered* so that ``--resume`` records them at the
 batch end — and ``--resume`` then runs the rest for real.
 
-The premise is checked, not assumed: tasks that the new method already ran itself must equal the
-source's (answer, verdict, every call, prompt and completion tokens), or the fork is refused.
+The premise is checked, not assumed: tasks that the new method already ran itself (at least one, e.g. its
+first batch, unless ``unverified``) must equal the source's (answer, verdict, every call, prompt and
+completion tokens), or the fork is refused.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from itertools import groupby
 from pathlib import Path
 
 from seer.eval.compare import STREAM_KEYS
-from seer.eval.runlog import BatchLog, RecordLog, RunHeader, RunLog, TaskLog
+from seer.eval.runlog import AnyLine, BatchLog, RecordLog, RunHeader, RunLog, TaskLog
 
 SAME_STREAM = (*STREAM_KEYS, "bench", "options")
 
@@ -49,9 +50,10 @@ def _header(path: Path) -> tuple[RunLog, RunHeader]:
     return log, header
 
 
-def fork(src: Path, dst: Path, method: str) -> ForkResult:
+def fork(src: Path, dst: Path, method: str, *, unverified: bool = False) -> ForkResult:
     """Copy the batches of the memory-free run in ``src`` that ``method`` must repeat exactly into the
-    run folder ``dst`` (an existing run of ``method`` with the same stream, or created here)."""
+    run folder ``dst`` (an existing run of ``method`` with the same stream, or created here). Unless
+    ``unverified``, at least one of those tasks must have been run by ``method`` itself and found equal."""
     src_log, src_header = _header(src)
     cfg = src_header.config
     if "bench" not in cfg:
@@ -67,6 +69,7 @@ def fork(src: Path, dst: Path, method: str) -> ForkResult:
         raise ForkError(f"{src}: no finished task to copy")
     src_method = names.pop()
     dst_log = RunLog(dst / "runlog.jsonl")
+    lines: list[AnyLine] = []
     if dst_log.exists():
         _, dst_header = _header(dst)
         for key in SAME_STREAM:
@@ -75,10 +78,7 @@ def fork(src: Path, dst: Path, method: str) -> ForkResult:
                                 f"{cfg.get(key)!r}: not the same stream")
         if dst_header.config.get("methods") != [method]:
             raise ForkError(f"{dst}: a run of {dst_header.config.get('methods')}, not of [{method!r}]")
-    else:
-        dst_log.append(RunHeader(run=dst.name, config=cfg | {"run": dst.name, "methods": [method]},
-                                 seer_version=src_header.seer_version))
-    lines = dst_log.read()
+        lines = dst_log.read()
     own = {t.qid: t for t in lines if isinstance(t, TaskLog) and t.method == method}
     flushed = {b.batch for b in lines if isinstance(b, BatchLog) and b.method == method}
     by_batch = [(b, list(ts)) for b, ts in groupby(sources, key=lambda t: t.batch)]
@@ -86,17 +86,27 @@ def fork(src: Path, dst: Path, method: str) -> ForkResult:
     if cfg.get("limit") is not None and len(sources) >= int(cfg["limit"]):
         done_batches.append(by_batch[-1][0])  # the source run is complete: so is its last batch
     first_success = next((b for b, ts in by_batch if any(t.verdict.success for t in ts)), None)
-    copied = checked = 0
-    batches: list[int] = []
-    for batch, tasks in by_batch:
-        if batch not in done_batches or (first_success is not None and batch > first_success):
-            break
+    plan = [(b, ts) for b, ts in by_batch
+            if b in done_batches and (first_success is None or b <= first_success)]
+    checked = 0
+    for batch, tasks in plan:
         for t in tasks:
             if t.qid in own:
                 if _episode(own[t.qid]) != _episode(t):
                     raise ForkError(f"{dst}: task {t.qid} (batch {batch}) differs from {src}'s: the episodes "
                                     "are not identical on this machine and model, so nothing can be copied")
                 checked += 1
+    if checked == 0 and not unverified:
+        raise ForkError(f"{dst}: {method} has not run any of these tasks itself, so nothing shows that its "
+                        "episodes equal the source's here; run its first batch (--until-batch 1) first, or "
+                        "pass --unverified")
+    if not dst_log.exists():
+        dst_log.append(RunHeader(run=dst.name, config=cfg | {"run": dst.name, "methods": [method]},
+                                 seer_version=src_header.seer_version))
+    copied = 0
+    for batch, tasks in plan:
+        for t in tasks:
+            if t.qid in own:
                 continue
             record = (RecordLog(status="buffered", reason="recorded at the batch end") if t.verdict.success
                       else RecordLog(status="skipped", reason=f"judged unsuccessful ({t.verdict.kind})"))
@@ -104,7 +114,6 @@ def fork(src: Path, dst: Path, method: str) -> ForkResult:
                 "method": method, "record": record, "copied_from": f"{src_header.run}:{src_method}",
                 "steps": [s.model_copy(update={"recalled": []}) for s in t.steps]}))
             copied += 1
-        batches.append(batch)
         if batch != first_success and batch not in flushed:  # nothing to record: the pool stays empty
             dst_log.append(BatchLog(method=method, phase="online", batch=batch, flushed=0))
-    return ForkResult(copied, checked, batches, first_success)
+    return ForkResult(copied, checked, [b for b, _ in plan], first_success)

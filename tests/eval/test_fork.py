@@ -63,7 +63,10 @@ def test_a_forked_then_resumed_run_equals_the_methods_own_run(tmp_path: Path) ->
     react = run(tmp_path / "react", "react")
     first = min(t.batch for t in react.tasks() if t.em)
     own = run(tmp_path / "query", "query")
-    result = fork(tmp_path / "react", tmp_path / "forked", "query")
+    with pytest.raises(ForkError, match="has not run any of these tasks itself"):
+        fork(tmp_path / "react", tmp_path / "forked", "query")
+    assert not (tmp_path / "forked").exists()
+    result = fork(tmp_path / "react", tmp_path / "forked", "query", unverified=True)
     assert result.first_success == first and result.batches == list(range(1, first + 1))
     assert result.copied == sum(t.batch <= first for t in react.tasks()) and result.checked == 0
     copied = RunLog(tmp_path / "forked" / "runlog.jsonl").tasks()
@@ -97,9 +100,9 @@ def test_fork_refuses_what_is_not_the_same_episode(tmp_path: Path) -> None:
     with pytest.raises(ForkError, match="setting seed=1"):
         fork(tmp_path / "react", tmp_path / "other", "query")
     with pytest.raises(ForkError, match="memory-free"):
-        fork(tmp_path / "query", tmp_path / "new", "seer")
+        fork(tmp_path / "query", tmp_path / "new", "seer", unverified=True)
     toolqa = RunLog(tmp_path / "toolqa" / "runlog.jsonl")
     toolqa.append(RunHeader(run="t", config={"protocol": "online", "methods": ["react"]}))
     with pytest.raises(ForkError, match="seed demonstrations"):
-        fork(tmp_path / "toolqa", tmp_path / "new", "seer")
+        fork(tmp_path / "toolqa", tmp_path / "new", "seer", unverified=True)
     assert not (tmp_path / "new").exists()  # nothing written for the refused forks

@@ -2,24 +2,30 @@
 # BFCL multi_turn_base, 50 entries (seeded sample), react vs query vs seer-nogate, online, embedded
 # Qwen2.5-Coder-1.5B. seer-nogate is seer without its ToolQA question-type gate (min_overlap 0.85 of type words):
 # between BFCL entries that overlap never exceeds 0.29, so gated seer would never recall anything here.
-# One run folder per method (same --seed/--limit/--batches, so the same entry stream); the methods advance
-# batch by batch, one at a time, on core 0 at the lowest priority (the machine is shared). Re-running this
-# script resumes where it stopped: finished tasks are skipped (--resume reads everything from the run logs).
+# One run folder per method (same --seed/--limit/--batches, so the same entry stream), on core 0 at the lowest
+# priority (the machine is shared). react runs first, to the end; then `run fork` gives each memory method the
+# batches it must repeat token for token (its pool is empty up to and including the first batch with a success;
+# `fork` refuses if the method's own earlier tasks differ from react's), and --resume runs the rest for real.
+# Re-running this script resumes where it stopped (finished tasks are skipped; --resume reads the run logs).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 HERE=docs/results/bfcl-2026-12-02
 BATCHES=10
 mkdir -p $HERE/runs
-for b in $(seq 1 $BATCHES); do
-  for m in react query seer-nogate; do
-    out=$HERE/runs/$m
-    if [ -s "$out/runlog.jsonl" ]; then
-      args=(--resume)
-    else
-      args=(--methods "$m" --limit 50 --batches $BATCHES --max-steps 5 --k 2 --seed 0)
-    fi
-    taskset -c 0 nice -n 19 .venv/bin/seer-mcp run bfcl "${args[@]}" --until-batch "$b" --out "$out" \
-      >> "$HERE/runs/$m.log" 2>&1
-  done
+run() {  # METHOD
+  local out=$HERE/runs/$1 args
+  if [ -s "$out/runlog.jsonl" ]; then
+    args=(--resume)
+  else
+    args=(--methods "$1" --limit 50 --batches $BATCHES --max-steps 5 --k 2 --seed 0)
+  fi
+  taskset -c "${CORE:-0}" nice -n "${NICE:-19}" .venv/bin/seer-mcp run bfcl "${args[@]}" --out "$out" \
+    >> "$HERE/runs/$1.log" 2>&1
+}
+run react
+for m in query seer-nogate; do
+  { .venv/bin/seer-mcp run fork $HERE/runs/react --method $m --out $HERE/runs/$m \
+      || echo "fork refused: $m runs every batch itself"; } 2>&1 | tee -a "$HERE/runs/$m.log"
+  run $m
 done
 .venv/bin/seer-mcp run compare $HERE/runs/react $HERE/runs/query $HERE/runs/seer-nogate --out $HERE/compare

@@ -2,25 +2,33 @@
 # τ²-bench airline (test split, 20 tasks), react vs query vs seer-nogate (seer without its ToolQA question-type
 # gate, which never matches across τ² conversations), online. The embedded Qwen2.5-Coder-1.5B is
 # served by a real llama_cpp.server on 127.0.0.1 (started and stopped by the harness for each invocation) and
-# plays both the agent and the simulated customer. One run folder per method, advanced batch by batch on core 0
-# at the lowest priority. Re-running this script resumes where it stopped (finished tasks are skipped).
+# plays both the agent and the simulated customer. One run folder per method, on core 0 at the lowest
+# priority. Re-running this script resumes where it stopped (finished tasks are skipped).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 HERE=docs/results/tau2-2026-12-02
 BATCHES=4
 export LITELLM_LOCAL_MODEL_COST_MAP=True
 mkdir -p $HERE/runs
-for b in $(seq 1 $BATCHES); do
-  for m in react query seer-nogate; do
-    out=$HERE/runs/$m
-    if [ -s "$out/runlog.jsonl" ]; then
-      args=(--resume)
-    else
-      args=(--domain airline --split test --methods "$m" --limit 20 --batches $BATCHES --max-steps 5 --max-turns 8
-            --k 2 --seed 0)
-    fi
-    taskset -c 0 nice -n 19 .venv/bin/seer-mcp run tau2 "${args[@]}" --until-batch "$b" --out "$out" \
-      >> "$HERE/runs/$m.log" 2>&1
-  done
+run() {  # METHOD [--until-batch N]: start or resume one method's run
+  local out=$HERE/runs/$1 args
+  if [ -s "$out/runlog.jsonl" ]; then
+    args=(--resume)
+  else
+    args=(--domain airline --split test --methods "$1" --limit 20 --batches $BATCHES --max-steps 5 --max-turns 8
+          --k 2 --seed 0)
+  fi
+  taskset -c "${CORE:-0}" nice -n "${NICE:-19}" .venv/bin/seer-mcp run tau2 "${args[@]}" "${@:2}" --out "$out" \
+    >> "$HERE/runs/$1.log" 2>&1
+}
+# react first; each memory method runs its first batch itself, then starts from react's batches up to the first
+# success (`run fork`: identical episodes while the pool is empty, refused if the method's own first batch
+# differs from react's, e.g. if the simulated customer were not deterministic), and runs the rest for real
+run react
+for m in query seer-nogate; do
+  run $m --until-batch 1
+  { .venv/bin/seer-mcp run fork $HERE/runs/react --method $m --out $HERE/runs/$m \
+      || echo "fork refused: $m runs every batch itself"; } 2>&1 | tee -a "$HERE/runs/$m.log"
+  run $m
 done
 .venv/bin/seer-mcp run compare $HERE/runs/react $HERE/runs/query $HERE/runs/seer-nogate --out $HERE/compare
