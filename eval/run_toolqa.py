@@ -66,9 +66,10 @@ class RunConfig(BaseModel):
 DEMO = {
     "methods": ["react", "seer"],
     "domains": ["coffee", "flight"],
-    # react ~30 and seer ~70 CPU seconds per question with the 1.5B (ToolQA-easy m25 run): 3 per domain,
-    # the two methods side by side on one core each, keeps the demo near 10 minutes on 2 idle cores
-    "limit": 3,
+    # 3 per domain took 1,195 CPU seconds in all (both methods, models, servers and set-up; 2026-12-02, on
+    # one shared core), i.e. about 10 minutes on 2 idle cores with one method per core: 2 per domain keeps
+    # the demo well under that
+    "limit": 2,
     "batches": 2,
     "k": 4,
     "protocol": "online",
@@ -390,7 +391,7 @@ def _csv(value: str) -> list[str]:
 @click.option(
     "--demo",
     is_flag=True,
-    help="Preset: react vs seer online, coffee+flight, 4 questions each, seed demonstrations.",
+    help="Preset: react vs seer online, 2 coffee + 2 flight questions, oracle seed demonstrations.",
 )
 def toolqa(
     methods: str,
