@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -22,11 +23,12 @@ from seer.pool.accumulate import (
     merges,
     row_to_experience,
 )
+from seer.pool.ann import AnnIndex, AnnSettings
 from seer.pool.embedders import Embedder, EmbeddingCache, embedder_from_id, load_embedder
 from seer.pool.home import pools_dir
 from seer.pool.intent import TOOLQA_INTENTS, IntentClassifier
 from seer.pool.lru import LRU
-from seer.pool.mirror import AnnIndex, Mirror, stored_columns
+from seer.pool.mirror import Mirror, stored_columns
 from seer.pool.models import (
     Experience,
     PoolError,
@@ -38,12 +40,14 @@ from seer.pool.models import (
 from seer.pool.moderation import Moderation
 from seer.pool.render import question_overlap, render_demo, render_steps
 from seer.pool.screen import rule_names, screen_record
+from seer.pool.snapshot import VectorSnapshot
 from seer.pool.store import PoolStore
 from seer.pool.trust import LOCAL, TrustPolicy, recall_mask
 from seer.pool.writer import WriteBehind
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 ANN_THRESHOLD = 20_000
+ANN_SAVE_INTERVAL_S = 30.0  # persist a changed index at least this often (a crash costs a catch-up of those)
 GOAL_CACHE_SIZE = 1024  # results of `goal` recalls (they do not depend on the steps so far)
 DISPLAY_CACHE_SIZE = 4096  # task / intent / demo_text / tool_chain of recently recalled experiences
 
@@ -71,15 +75,24 @@ class ExperiencePool(Moderation):
         capacity: Capacity,
         ann_threshold: int,
         persist_ann: bool,
+        ann: AnnSettings | None = None,
+        vector_copy: bool = True,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.capacity = capacity
         self.ann_threshold = ann_threshold
         self.persist_ann = persist_ann
+        self.ann_settings = ann or AnnSettings()
+        self._snapshot = VectorSnapshot(self.path.with_name(self.path.name + ".vectors"), store.dim) \
+            if vector_copy else None
+        self.opened_from: str = ""  # where the mirror's vectors came from: "vector copy" or "database"
+        # how the index came to be on open: "built", or "loaded" with the rows caught up / removed
+        self.ann_origin: dict[str, Any] = {}
+        self._ann_saved_at = time.monotonic()
         self.lock = threading.RLock()
         self.classifier = IntentClassifier(embedder, intent_labels) if intent_labels else None
-        self._writer = WriteBehind(store)
+        self._writer = WriteBehind(store, after_flush=self._persist)
         # a cheap embedder (hash) is faster than a database lookup: keep only the in-memory LRU then
         cheap = bool(getattr(embedder, "cheap", False))
         self.cache = EmbeddingCache(
@@ -107,9 +120,13 @@ class ExperiencePool(Moderation):
         capacity: Capacity | None = None,
         ann_threshold: int = ANN_THRESHOLD,
         persist_ann: bool = True,
+        ann: AnnSettings | None = None,
+        vector_copy: bool = True,
         migrate_upto: int | None = None,
     ) -> ExperiencePool:
-        """Open or create a pool. Without an embedder: the pool's own (existing) or the offline MiniLM."""
+        """Open or create a pool. Without an embedder: the pool's own (existing) or the offline MiniLM.
+        ``ann``: candidate budget and graph settings of the ANN path (used above ``ann_threshold`` rows);
+        ``vector_copy``: keep a memory-mappable copy of the vectors next to the file (fast opening)."""
         path, label = pool_path(name_or_path)
         if embedder is None and path.exists() and path.stat().st_size > 0:
             meta = PoolStore.inspect(path, label)
@@ -131,6 +148,8 @@ class ExperiencePool(Moderation):
             capacity=capacity or Capacity(),
             ann_threshold=ann_threshold,
             persist_ann=persist_ann,
+            ann=ann,
+            vector_copy=vector_copy,
         )
 
     @classmethod
@@ -141,20 +160,94 @@ class ExperiencePool(Moderation):
     def _ann_folder(self) -> Path:
         return self.path.with_name(self.path.name + ".ann")
 
-    def _ann_stamp(self) -> dict[str, Any]:
-        return {
-            "generation": self.store.meta.get("generation"),
-            "n": self.mirror.live,
-            "embedder": self.store.embedder_id,
-        }
+    def _ann_identity(self) -> dict[str, Any]:
+        """What a saved index must have been built for: this pool file (its creation time) and embedder."""
+        return {"pool_created_at": self.store.meta.get("created_at"), "embedder": self.store.embedder_id}
 
     def _load(self) -> None:
         self.mirror = Mirror(self.store.dim)
         self.mirror.reserve(self.store.count())
-        for cols in self.store.load_mirror():
-            self._append_mirror(cols, index=False)
+        if not self._load_from_copy():
+            self.mirror = Mirror(self.store.dim)
+            self.mirror.reserve(self.store.count())
+            for cols in self.store.load_mirror():
+                self._append_mirror(cols, index=False)
+            self.opened_from = "database"
+            self._rewrite_copy()
         self.ann = None
         self._maybe_build_ann()
+
+    def _load_from_copy(self) -> bool:
+        """Fill the mirror with the database's scalar columns and the vector copy's matrices (rows after its
+        watermark from the database); False when there is no usable copy or a sampled row disagrees."""
+        snap = self._snapshot.load(self._ann_identity()) if self._snapshot is not None else None
+        if snap is None or self._snapshot is None:
+            return False
+        copy_seqs, matrices = snap
+        watermark, dim = self._snapshot.watermark, self.store.dim
+        for cols in self.store.load_mirror(vectors=False):
+            seqs = cols["seq"]
+            pos = np.minimum(np.searchsorted(copy_seqs, seqs), len(copy_seqs) - 1)
+            found = copy_seqs[pos] == seqs
+            if not bool(np.all(found | (seqs > watermark))):
+                return False  # a row the copy should hold is not there
+            fetched = self.store.vectors([int(x) for x in seqs[~found]])
+            for key, column in (("query_embedding", 0), ("trajectory_embedding", 1)):
+                name = "query" if column == 0 else "trajectory"
+                if found.all() and pos[-1] - pos[0] == len(pos) - 1:
+                    cols[key] = matrices[name][pos[0] : pos[-1] + 1]  # contiguous: a view of the file
+                else:
+                    out = np.empty((len(seqs), dim), np.float32)
+                    out[found] = matrices[name][pos[found]]
+                    for i in np.flatnonzero(~found):
+                        out[i] = fetched[int(seqs[i])][column]
+                    cols[key] = out
+            self._append_mirror(cols, index=False)
+        if not self._copy_agrees():
+            return False
+        self.opened_from = "vector copy"
+        if self._snapshot.count > 2 * max(self.mirror.live, 1024):  # mostly deleted rows: write it anew
+            self._rewrite_copy()
+        return True
+
+    def _copy_agrees(self, sample: int = 8) -> bool:
+        """Whether sampled mirror rows have the database's vectors."""
+        m = self.mirror
+        slots = np.flatnonzero(m.alive[: m.n])
+        if len(slots) == 0:
+            return True
+        picked = np.random.default_rng().choice(slots, min(sample, len(slots)), replace=False)
+        stored = self.store.vectors([int(m.seq[s]) for s in picked])
+        return all(
+            int(m.seq[s]) in stored
+            and np.allclose(stored[int(m.seq[s])][0], m.vec["query"][s], atol=1e-6)
+            and np.allclose(stored[int(m.seq[s])][1], m.vec["trajectory"][s], atol=1e-6)
+            for s in picked
+        )
+
+    def _rewrite_copy(self) -> None:
+        if self._snapshot is None:
+            return
+        m = self.mirror
+        live = np.flatnonzero(m.alive[: m.n])
+        if len(live) == 0:
+            self._snapshot.clear()
+            return
+        self._snapshot.rewrite(m.seq[live], {c: m.vec[c][live] for c in ("query", "trajectory")},
+                               self._ann_identity())
+
+    def _append_copy(self) -> None:
+        """Add the rows committed since the copy's watermark to the vector copy."""
+        if self._snapshot is None:
+            return
+        with self.lock:
+            m = self.mirror
+            new = np.flatnonzero(m.alive[: m.n] & (m.seq[: m.n] > self._snapshot.watermark))
+            if len(new) == 0:
+                return
+            seqs = m.seq[new].copy()
+            vectors = {c: m.vec[c][new] for c in ("query", "trajectory")}
+        self._snapshot.append(seqs, vectors, self._ann_identity())
 
     def _append_mirror(self, cols: dict[str, Any], *, index: bool = True) -> None:
         slots = self.mirror.append_stored(cols)
@@ -164,15 +257,20 @@ class ExperiencePool(Moderation):
             self._maybe_build_ann()
 
     def _maybe_build_ann(self) -> None:
+        """Above the threshold: load the saved index and catch it up with the pool, else build it."""
         if self.ann is not None or self.mirror.live < self.ann_threshold:
             return
         if self.persist_ann:
-            self.ann = AnnIndex.load(self._ann_folder(), self._ann_stamp(), self.store.dim)
-            if self.ann is not None:
+            ann = AnnIndex.load(self._ann_folder(), self._ann_identity(), self.store.dim, self.ann_settings)
+            if ann is not None and ann.agrees_with(self.mirror):
+                added, removed = ann.catch_up(self.mirror)
+                self.ann = ann
+                self.ann_origin = {"origin": "loaded", "caught_up": added, "removed": removed}
                 return
-        ann = AnnIndex(self.store.dim)
+        ann = AnnIndex(self.store.dim, self.ann_settings)
         ann.add(self.mirror, np.flatnonzero(self.mirror.alive[: self.mirror.n]))
         self.ann = ann
+        self.ann_origin = {"origin": "built", "caught_up": 0, "removed": 0}
 
     def _recall_ann(self) -> AnnIndex | None:
         """The ANN index once the pool is large enough to use it (built on first need), else None."""
@@ -182,10 +280,23 @@ class ExperiencePool(Moderation):
         return self.ann
 
     def save_ann(self) -> None:
-        """Persist the ANN index next to the pool file (reloaded on open while the pool is unchanged)."""
+        """Persist the ANN index next to the pool file with its watermark (on open it is loaded and caught
+        up with the rows written since, never rebuilt)."""
         with self.lock:
             if self.ann is not None and self.persist_ann:
-                self.ann.save(self._ann_folder(), self._ann_stamp())
+                self.ann.save(self._ann_folder(), self._ann_identity())
+            self._ann_saved_at = time.monotonic()
+
+    def _persist(self) -> None:
+        """The writer thread's tick: append new rows to the vector copy; persist a changed index every
+        `save_every` changed rows or ANN_SAVE_INTERVAL_S."""
+        self._append_copy()
+        ann = self.ann
+        if ann is None or not self.persist_ann or ann.changed == 0:
+            return
+        due = time.monotonic() - self._ann_saved_at >= ANN_SAVE_INTERVAL_S
+        if due or ann.changed >= self.ann_settings.save_every:
+            self.save_ann()
 
     def flush(self) -> None:
         """Write pending usage counters and cached embeddings now."""
@@ -194,6 +305,7 @@ class ExperiencePool(Moderation):
     def close(self) -> None:
         """Flush pending writes, persist the ANN index and close the file."""
         self._writer.stop()
+        self._append_copy()
         self.save_ann()
         self.store.close()
         with self.lock:  # release the (possibly GBs of) mirror and index memory

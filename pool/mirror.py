@@ -4,8 +4,8 @@ Rows live in slots ordered by seq. Strings used by recall (intent, template, sou
 judge) are interned to integer codes so each score term and filter is one vectorised numpy expression.
 Held and quarantined experiences stay in the mirror (dedup and capacity see them) but are not `active`, so
 recall never returns them. Removal marks a slot dead; `compact` drops dead slots.
-Above `ann_threshold` rows, one usearch (cosine) index per embedding
-column and intent partition supplies candidates that recall re-scores exactly.
+Above the pool's `ann_threshold` rows, `seer.pool.ann.AnnIndex` supplies candidates that recall re-scores
+exactly.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -227,97 +226,3 @@ def stored_columns(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "query_embedding": np.stack([r["query_embedding"] for r in rows]),
         "trajectory_embedding": np.stack([r["trajectory_embedding"] for r in rows]),
     }
-
-
-class AnnIndex:
-    """usearch cosine indexes per embedding column: one global (code -1) and one per intent; keys are seqs.
-
-    Candidates are the global top-C by cosine ∪ the query intent's top-C, so both the best items that
-    match the intent (s3 = 1) and the best of any intent are among them; recall re-scores them exactly.
-    """
-
-    GLOBAL = -1
-
-    def __init__(self, dim: int, dtype: str = "i8", connectivity: int = 16) -> None:
-        self.dim = dim
-        self.dtype = dtype
-        self.connectivity = connectivity
-        self.parts: dict[tuple[str, int], Any] = {}
-
-    def _new(self) -> Any:
-        from usearch.index import Index
-
-        return Index(
-            ndim=self.dim,
-            metric="cos",
-            dtype=self.dtype,
-            connectivity=self.connectivity,
-            expansion_add=64,
-            expansion_search=64,
-        )
-
-    def add(self, mirror: Mirror, slots: np.ndarray) -> None:
-        """Index the given slots (incremental)."""
-        if len(slots) == 0:
-            return
-        intents = mirror.intent[slots]
-        groups = [(self.GLOBAL, slots)] + [(int(c), slots[intents == c]) for c in np.unique(intents)]
-        for code, sel in groups:
-            for column in COLUMNS:
-                part = self.parts.get((column, code))
-                if part is None:
-                    part = self.parts[(column, code)] = self._new()
-                part.add(mirror.seq[sel], mirror.vec[column][sel], threads=0)
-
-    def remove(self, mirror: Mirror, slots: list[int]) -> None:
-        for slot in slots:
-            for column in COLUMNS:
-                for code in (self.GLOBAL, int(mirror.intent[slot])):
-                    part = self.parts.get((column, code))
-                    if part is not None:
-                        part.remove(int(mirror.seq[slot]))
-
-    def candidates(self, column: str, vector: np.ndarray, count: int, intent_code: int = -1) -> np.ndarray:
-        """Seqs of the approximate `count` nearest neighbours overall and within the intent (if any)."""
-        found: list[np.ndarray] = []
-        codes = (self.GLOBAL, intent_code) if intent_code >= 0 else (self.GLOBAL,)
-        for code in codes:
-            part = self.parts.get((column, code))
-            if part is None or len(part) == 0:
-                continue
-            matches = part.search(vector, count, threads=1)
-            found.append(np.asarray(matches.keys, dtype=np.int64))
-        return np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
-
-    def __len__(self) -> int:
-        part = self.parts.get((COLUMNS[0], self.GLOBAL))
-        return 0 if part is None else len(part)
-
-    # ------------------------------------------------------------- persistence
-    def save(self, folder: Path, stamp: dict[str, Any]) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        names = {}
-        for (column, code), part in self.parts.items():
-            name = f"{column}-{code}.usearch"
-            part.save(str(folder / name))
-            names[name] = [column, code]
-        (folder / "manifest.json").write_text(json.dumps({"stamp": stamp, "parts": names}))
-
-    @classmethod
-    def load(cls, folder: Path, stamp: dict[str, Any], dim: int, dtype: str = "i8") -> AnnIndex | None:
-        """Restore a saved index if its stamp matches the pool state, else None."""
-        manifest = folder / "manifest.json"
-        if not manifest.exists():
-            return None
-        try:
-            data = json.loads(manifest.read_text())
-            if data.get("stamp") != stamp:
-                return None
-            from usearch.index import Index
-
-            index = cls(dim, dtype)
-            for name, (column, code) in data["parts"].items():
-                index.parts[(column, int(code))] = Index.restore(str(folder / name))
-            return index
-        except Exception:  # a damaged cache is rebuilt, never trusted
-            return None

@@ -305,25 +305,40 @@ class PoolStore:
             rows = self._con.execute("SELECT name FROM migrations ORDER BY name").fetchall()
         return [str(r[0]) for r in rows]
 
-    def load_mirror(self, batch: int = 100_000) -> Iterator[dict[str, Any]]:
-        """Columns needed by recall in seq order, in batches (vectors stacked into float32 matrices)."""
-        last = -1
+    def load_mirror(
+        self, batch: int = 100_000, *, vectors: bool = True, after: int = -1
+    ) -> Iterator[dict[str, Any]]:
+        """Columns needed by recall in seq order (seqs above ``after``), in batches; the vectors (stacked
+        into float32 matrices) only with ``vectors``."""
+        last = after
+        vector_columns = ("query_embedding", "trajectory_embedding") if vectors else ()
         while True:
             with self.lock:
                 res = self._con.execute(
-                    f"SELECT {', '.join(_MIRROR_SCALARS)}, "
-                    "query_embedding, trajectory_embedding FROM experiences WHERE seq > ? ORDER BY seq "
-                    f"LIMIT {int(batch)}",
+                    f"SELECT {', '.join(_MIRROR_SCALARS + vector_columns)} FROM experiences WHERE seq > ? "
+                    f"ORDER BY seq LIMIT {int(batch)}",
                     [last],
                 ).fetchnumpy()
             if len(res["seq"]) == 0:
                 return
             out: dict[str, Any] = {key: np.asarray(res[key]) for key in _MIRROR_SCALARS}
-            for key in ("query_embedding", "trajectory_embedding"):
+            for key in vector_columns:
                 out[key] = np.stack(list(res[key])).astype(np.float32, copy=False)
             del res
             last = int(out["seq"][-1])
             yield out
+
+    def vectors(self, seqs: Sequence[int]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """(query, trajectory) vectors of the given seqs."""
+        if not seqs:
+            return {}
+        with self.lock:
+            rows = self._con.execute(
+                "SELECT seq, query_embedding, trajectory_embedding FROM experiences "
+                "WHERE seq IN (SELECT unnest(?::BIGINT[]))",
+                [list(seqs)],
+            ).fetchall()
+        return {int(s): (np.asarray(q, np.float32), np.asarray(t, np.float32)) for s, q, t in rows}
 
     def _select(
         self, where: str, params: Sequence[Any], *, vectors: bool = False, limit: int | None = None

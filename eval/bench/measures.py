@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,17 +36,18 @@ def exact_scan(pool: ExperiencePool) -> Iterator[None]:
 
 
 @contextmanager
-def candidate_factor(factor: int) -> Iterator[None]:
-    """Run the pool's ANN path with another candidate factor (candidates per index = factor × k). The
-    pool's API takes no factor, so this swaps the module default for the duration."""
-    from seer.pool import recall as pool_recall
-
-    saved = pool_recall.DEFAULT_FACTOR
-    pool_recall.DEFAULT_FACTOR = factor
+def candidate_factor(pool: ExperiencePool, factor: int) -> Iterator[None]:
+    """Run the pool's ANN path with another candidate factor (candidates per index = factor × k)."""
+    saved = pool.ann_settings
+    pool.ann_settings = replace(saved, candidate_factor=factor)
+    if pool.ann is not None:
+        pool.ann.settings = pool.ann_settings
     try:
         yield
     finally:
-        pool_recall.DEFAULT_FACTOR = saved
+        pool.ann_settings = saved
+        if pool.ann is not None:
+            pool.ann.settings = saved
 
 
 def cold_fetch(pool: ExperiencePool) -> None:

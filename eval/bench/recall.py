@@ -268,7 +268,7 @@ def bench_size(
         t["default"].append(ms)
         got["default"].append(ids)
         for f in factors:
-            with candidate_factor(f):
+            with candidate_factor(pool, f):
                 ms, ids = recall_once(pool, req, cold=True)
             t[f"f{f}"].append(ms)
             got[f"f{f}"].append(ids)
@@ -287,7 +287,7 @@ def bench_size(
             _, exact_goal = timed_recalls(pool, goal)
             _, exact_random = timed_recalls(pool, random_reqs)
         for f in factors:
-            with candidate_factor(f):
+            with candidate_factor(pool, f):
                 _, got_goal = timed_recalls(pool, goal)
                 _, got_random = timed_recalls(pool, random_reqs)
             row["sweep"].append({"factor": f, **latency(t[f"f{f}"]),
