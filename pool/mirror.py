@@ -37,6 +37,15 @@ class Vocab:
     def get(self, name: str | None) -> int:
         return -1 if name is None else self.codes.get(name, -1)
 
+    def codes_of(self, names: Sequence[str]) -> np.ndarray:
+        """Codes of many names at once (unknown ones interned in order of first appearance)."""
+        codes = self.codes
+        fresh = [x for x in dict.fromkeys(names) if x not in codes]
+        if fresh:
+            codes.update(zip(fresh, range(len(self.names), len(self.names) + len(fresh)), strict=True))
+            self.names.extend(fresh)
+        return np.fromiter(map(codes.__getitem__, names), np.int32, count=len(names))
+
 
 class Mirror:
     """Column arrays of all live experiences (capacity-doubling buffers)."""
@@ -109,8 +118,8 @@ class Mirror:
         return mask
 
     def append(self, cols: dict[str, Any]) -> np.ndarray:
-        """Append rows (seq, id, intent, tool_chain list, template, source_task_id, tokens, seed, recorder,
-        judge, active, query/trajectory matrices); returns their slots."""
+        """Append rows (seq, id, intent, tool_chain (JSON text or list), template, source_task_id, tokens,
+        seed, recorder, judge, active, query/trajectory matrices); returns their slots."""
         m = len(cols["seq"])
         start = self.n
         self._grow(start + m)
@@ -118,28 +127,31 @@ class Mirror:
         self.seq[sl] = cols["seq"]
         self.vec["query"][sl] = cols["query"]
         self.vec["trajectory"][sl] = cols["trajectory"]
-        self.intent[sl] = [self.intents.code(x) for x in cols["intent"]]
-        self.template[sl] = [self.templates.code(x) for x in cols["template"]]
-        self.task[sl] = [
-            self.tasks.get(None) if x is None else self.tasks.code(x) for x in cols["source_task_id"]
-        ]
+        self.intent[sl] = self.intents.codes_of(list(cols["intent"]))
+        self.template[sl] = self.templates.codes_of(list(cols["template"]))
+        tasks = np.asarray(cols["source_task_id"], dtype=object)
+        named = np.not_equal(tasks, None)
+        self.task[sl] = -1
+        self.task[start:start + m][named] = self.tasks.codes_of(tasks[named].tolist())
         self.tokens[sl] = cols["tokens"]
         self.seed[sl] = cols["seed"]
         self.alive[sl] = True
         self.active[sl] = cols["active"]
-        self.recorder[sl] = [self.recorders.code(str(x)) for x in cols["recorder"]]
-        self.judge[sl] = [self.judges.code(str(x)) for x in cols["judge"]]
-        chains = cols["tool_chain"]
-        cache: dict[tuple[str, ...], np.ndarray] = {}
-        for i, chain in enumerate(chains):
-            key = tuple(sorted(set(chain)))
-            mask = cache.get(key)
-            if mask is None:
-                mask = cache[key] = self.tool_mask(set(chain), add=True)
-            self.masks[start + i, : len(mask)] = mask
-        for i, ident in enumerate(cols["id"]):
-            self.ids.append(str(ident))
-            self.slot_of_id[str(ident)] = start + i
+        self.recorder[sl] = self.recorders.codes_of(list(map(str, cols["recorder"])))
+        self.judge[sl] = self.judges.codes_of(list(map(str, cols["judge"])))
+        # tool sets: one bitmask per distinct chain (JSON text or a list), then one vectorised assignment
+        keys = [c if isinstance(c, str) else json.dumps(sorted(set(c))) for c in cols["tool_chain"]]
+        chains = Vocab()
+        which = chains.codes_of(keys)
+        distinct = [self.tool_mask(set(json.loads(k)), add=True) for k in chains.names]
+        width = self.masks.shape[1]
+        table = np.zeros((len(distinct), width), np.uint64)
+        for i, mask in enumerate(distinct):
+            table[i, : len(mask)] = mask
+        self.masks[sl] = table[which] if len(distinct) else 0
+        idents = list(map(str, cols["id"]))
+        self.ids.extend(idents)
+        self.slot_of_id.update(zip(idents, range(start, start + m), strict=True))
         self.n = start + m
         self._live += m
         return np.arange(start, start + m)
@@ -154,7 +166,7 @@ class Mirror:
                 "seq": cols["seq"],
                 "id": cols["id"],
                 "intent": cols["intent"],
-                "tool_chain": [json.loads(c) if isinstance(c, str) else list(c) for c in cols["tool_chain"]],
+                "tool_chain": cols["tool_chain"],
                 "template": cols["template"],
                 "source_task_id": cols["source_task_id"],
                 "tokens": cols["tokens"],
