@@ -21,6 +21,7 @@ import numpy as np
 
 from seer.pool.lru import LRU
 from seer.pool.models import PoolError
+from seer.pool.threads import torch_threads
 
 MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
 MINILM_DIM = 384
@@ -60,8 +61,10 @@ class SentenceTransformerEmbedder:
     Any other model name or path works for users with network access. The model loads on first use.
     """
 
-    def __init__(self, model_name_or_path: str | None = None, *, batch_size: int = 64, device: str = "cpu"):
+    def __init__(self, model_name_or_path: str | None = None, *, batch_size: int = 64, device: str = "cpu",
+                 threads: int | None = None):
         self.batch_size = batch_size
+        self.threads = threads  # torch intra-op threads (None: SEER_THREADS, else 1; see seer.pool.threads)
         self.device = device
         if model_name_or_path in (None, MINILM_ID):
             self._source: str = str(packaged_minilm_path())
@@ -83,6 +86,8 @@ class SentenceTransformerEmbedder:
                     os.environ.setdefault("HF_HUB_OFFLINE", "1")
                     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                 from sentence_transformers import SentenceTransformer
+
+                torch_threads(self.threads)
 
                 self._model = SentenceTransformer(self._source, device=self.device)
                 getter = (

@@ -130,7 +130,7 @@ class Mirror:
         self.intent[sl] = self.intents.codes_of(list(cols["intent"]))
         self.template[sl] = self.templates.codes_of(list(cols["template"]))
         tasks = np.asarray(cols["source_task_id"], dtype=object)
-        named = np.not_equal(tasks, None)
+        named = np.array([t is not None for t in tasks], bool)
         self.task[sl] = -1
         self.task[start:start + m][named] = self.tasks.codes_of(tasks[named].tolist())
         self.tokens[sl] = cols["tokens"]

@@ -50,6 +50,10 @@ class PoolStore:
         self.embedder_id = meta["embedder_id"]
         self.dim = int(meta["dim"])
         self.lock = threading.RLock()
+        # point reads on the recall path (display texts, cached embeddings) use their own connection, so a
+        # write transaction (a counter flush, a record) never makes a recall wait
+        self._reader = con.cursor()
+        self._read_lock = threading.Lock()
 
     # ----------------------------------------------------------------- opening
     @classmethod
@@ -160,7 +164,8 @@ class PoolStore:
         return int(self.meta["schema_version"])
 
     def close(self) -> None:
-        with self.lock:
+        with self.lock, self._read_lock:
+            self._reader.close()
             self._con.close()
 
     # ------------------------------------------------------------------ writes
@@ -380,8 +385,8 @@ class PoolStore:
         """task, intent, demo_text, tool_chain (a list), recorder and judge by seq: indexed point lookups."""
         if not seqs:
             return {}
-        with self.lock:
-            fetched = self._con.execute(
+        with self._read_lock:
+            fetched = self._reader.execute(
                 "SELECT seq, task, intent, demo_text, tool_chain, recorder, judge_kind FROM experiences "
                 "WHERE seq IN (" + ", ".join("?" for _ in seqs) + ")",
                 list(seqs),
@@ -487,8 +492,8 @@ class PoolStore:
 
     # ------------------------------------------------------- embedding cache
     def cache_load(self, keys: list[str]) -> dict[str, np.ndarray]:
-        with self.lock:
-            rows = self._con.execute(
+        with self._read_lock:
+            rows = self._reader.execute(
                 "SELECT sha256, vec FROM embedding_cache WHERE sha256 IN ("
                 + ", ".join("?" for _ in keys)
                 + ") AND embedder_id = ?",

@@ -6,6 +6,7 @@ import importlib
 import logging
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -209,6 +210,14 @@ class _LazyGroup(click.Group):
     help="UNSAFE: run PythonInterpreter without the bubblewrap boundary (its own user and namespaces), with "
     "only an audit hook between model-written code and this server's process, files and environment.",
 )
+@click.option("--candidate-factor", type=click.IntRange(min=1), default=None, metavar="N",
+              help="ANN path (pools above 20,000 experiences): candidates per index = N x k, re-scored "
+              "exactly. Default: seer.pool.ann.DEFAULT_FACTOR, chosen by measurement (docs/results).")
+@click.option("--ann-expansion", type=click.IntRange(min=1), default=None, metavar="N",
+              help="ANN path: the graph search's beam (raised to the candidate count when smaller).")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Intra-op threads of torch (the embedder) and BLAS/OpenMP. Default: SEER_THREADS, else 1: "
+              "concurrent requests run on separate worker threads instead.")
 @click.version_option(package_name="seer-mcp")
 @click.pass_context
 def main(
@@ -232,14 +241,23 @@ def main(
     hold: str,
     allow_unauthenticated_network_access: bool,
     unsafe_python_sandbox: bool,
+    candidate_factor: int | None,
+    ann_expansion: int | None,
+    threads: int | None,
 ) -> None:
     """Serve the ToolQA tools plus stepwise experience recall over MCP (stdio by default)."""
     if ctx.invoked_subcommand is not None:
         return
+    from seer.pool.ann import AnnSettings
+    from seer.pool.threads import limit_threads
     from seer.pool.trust import HoldPolicy, TrustPolicy
     from seer.seer_mcp.server import ServerConfig, build_server
 
     logging.basicConfig(level=log_level, stream=sys.stderr)
+    limit_threads(threads)
+    ann = AnnSettings()
+    ann = replace(ann, candidate_factor=candidate_factor or ann.candidate_factor,
+                  expansion_search=ann_expansion or ann.expansion_search)
     if corpus is not None and not corpus.is_dir():
         raise click.BadParameter(f"{corpus} is not a folder", param_hint="--corpus")
     if corpus is None:
@@ -261,7 +279,7 @@ def main(
                           rate_limits=_rate_limits(rate_limits),
                           trust=TrustPolicy(_names(trusted_recorders), _names(trusted_judges),
                                             cast("HoldPolicy", hold)),
-                          python_isolation="audit-hook" if unsafe_python_sandbox else "namespaces")
+                          python_isolation="audit-hook" if unsafe_python_sandbox else "namespaces", ann=ann)
     server = build_server(config)
     try:
         if http:
