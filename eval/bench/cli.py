@@ -54,10 +54,13 @@ def bench() -> None:
 @click.option("--markdown", "as_markdown", is_flag=True, help="Print Markdown tables.")
 @click.option("--mcp/--no-mcp", default=True, show_default=True,
               help="Also recall and record through a real MCP client over HTTP.")
+@click.option("--baseline", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="An earlier result (JSON from --save) whose rows are printed beside this run's, marked "
+              "'baseline'.")
 def recall_command(sizes: str, scan_only_sizes: str, repeats: int, questions_dir: Path | None, vectors: str,
                    factors: str, embedder: str, threads: int, embed_threads: str, reference_max: int,
                    max_rss_gb: float, save: Path | None, workdir: Path | None, as_json: bool,
-                   as_markdown: bool, mcp: bool) -> None:
+                   as_markdown: bool, mcp: bool, baseline: Path | None) -> None:
     """Recall at growing pool sizes, measured fairly: held-out real ToolQA questions as queries (k=4,
     hybrid, a mid-task step); the shipped path with recall@k against the exact answer beside it; the exact
     path; an ANN candidate-factor sweep; numpy's brute-force scan (the physical limit); a port of the
@@ -105,6 +108,8 @@ def recall_command(sizes: str, scan_only_sizes: str, repeats: int, questions_dir
     if as_json:
         click.echo(json.dumps(result, indent=1))
         return
+    if baseline is not None:
+        result = dict(result, baseline=json.loads(baseline.read_text()))
     if as_markdown:
         click.echo(recall_report.markdown(result))
         return

@@ -27,6 +27,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -247,6 +248,7 @@ def bench_size(
     pool.cache.embed([query_text(r) for r in goal + random_reqs])
     timed_recalls(pool, process[:5])  # warm-up: first calls into DuckDB, numpy and usearch
     row["ann"] = pool.ann is not None
+    row["ann_settings"] = asdict(pool.ann_settings)
 
     # Paths are timed query by query, round-robin, so a shift in the machine's load hits them alike.
     progress(f"n={n:,}: recall, query by query (numpy, exact, shipped, each candidate factor)")
@@ -340,6 +342,7 @@ def bench_size(
     progress(f"n={n:,}: opening the file in a fresh process")
     opened = open_probe(path, persisted=True)
     row["open_s"], row["open_rss_mb"] = opened["s"], opened["rss_mb"]
+    row["opened_from"], row["ann_origin"] = opened.get("opened_from"), opened.get("ann_origin")
     row["open_persisted_ann_s"] = opened["s"] if opened.get("ann") else None
     row["open_rebuild_ann_s"] = open_probe(path, persisted=False)["s"] if opened.get("ann") else None
 
