@@ -7,6 +7,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -20,11 +21,13 @@ from seer.pool.accumulate import (
     clean_steps,
     experience_row,
     find_duplicate,
+    is_duplicate,
     merges,
     row_to_experience,
 )
 from seer.pool.ann import AnnIndex, AnnSettings
 from seer.pool.embedders import Embedder, EmbeddingCache, embedder_from_id, load_embedder
+from seer.pool.group_commit import GroupCommit
 from seer.pool.home import pools_dir
 from seer.pool.intent import TOOLQA_INTENTS, IntentClassifier
 from seer.pool.lru import LRU
@@ -38,7 +41,7 @@ from seer.pool.models import (
     RecordRequest,
 )
 from seer.pool.moderation import Moderation
-from seer.pool.render import question_overlap, render_demo, render_steps
+from seer.pool.render import normalise_task, question_overlap, render_demo, render_steps, template_key
 from seer.pool.screen import rule_names, screen_record
 from seer.pool.snapshot import VectorSnapshot
 from seer.pool.store import PoolStore
@@ -50,6 +53,17 @@ ANN_THRESHOLD = 20_000
 ANN_SAVE_INTERVAL_S = 30.0  # persist a changed index at least this often (a crash costs a catch-up of those)
 GOAL_CACHE_SIZE = 1024  # results of `goal` recalls (they do not depend on the steps so far)
 DISPLAY_CACHE_SIZE = 4096  # task / intent / demo_text / tool_chain of recently recalled experiences
+
+
+@dataclass
+class _Pending:
+    """A record waiting for its group commit: the experience (vectors set), its query vector, the ids it
+    credits and the screening rules it matched."""
+
+    exp: Experience
+    vector: np.ndarray
+    credit: Sequence[str]
+    rules: list[str]
 
 
 def pool_path(name_or_path: str | Path) -> tuple[Path, str]:
@@ -93,6 +107,7 @@ class ExperiencePool(Moderation):
         self.lock = threading.RLock()
         self.classifier = IntentClassifier(embedder, intent_labels) if intent_labels else None
         self._writer = WriteBehind(store, after_flush=self._persist)
+        self._commits: GroupCommit[_Pending, RecordOutcome] = GroupCommit(self._commit_records)
         # a cheap embedder (hash) is faster than a database lookup: keep only the in-memory LRU then
         cheap = bool(getattr(embedder, "cheap", False))
         self.cache = EmbeddingCache(
@@ -439,31 +454,72 @@ class ExperiencePool(Moderation):
         credit = request.recalled_ids if status == "active" else []
         rules = rule_names(findings)
         self.flush()
-        with self.lock:
-            dup = find_duplicate(self.mirror, exp, vectors[0], self.store.same_template_task,
-                                 self.capacity.dedup_cosine)
-            if dup is not None:
-                self.store.add_times_in_success(Counter(self._seqs_of(credit)))
-                return RecordOutcome(stored=False, id=None, merged_into=dup, status=status, rules=rules,
-                                     reason=f"duplicate of {dup} (same intent, tool chain and task)")
-            self._insert([exp], credit=credit)
-            evicted = self._enforce_capacity(intent)
-        if exp.id in evicted:
-            return RecordOutcome(stored=False, reason="evicted at once: pool is full", status=status,
-                                 rules=rules)
-        reason = "stored"
-        if status != "active":
-            reason = f"stored {status}: not recalled until an admin releases it; {why}"
-        reason += f"; evicted {len(evicted)} least useful" if evicted else ""
-        return RecordOutcome(stored=True, id=exp.id, reason=reason, status=status, rules=rules)
+        return self._commits.submit(_Pending(exp, vectors[0], credit, rules))
 
-    def _insert(self, exps: Sequence[Experience], credit: Sequence[str] = ()) -> None:
-        """Insert experiences (vectors set) in one transaction that also credits the recalled ids
-        (times_in_success + 1 each), then extend the mirror."""
+    def _commit_records(self, batch: Sequence[_Pending]) -> list[RecordOutcome]:
+        """Group commit of concurrent records: dedup each against the pool and the batch's earlier ones,
+        then ONE transaction inserts the rest and credits every recalled id; capacity applies after."""
         with self.lock:
-            credited = dict.fromkeys(self._seqs_of(credit))
-            rows = self.store.insert_rows([experience_row(e) for e in exps], credit=credited)
-            self._append_mirror(stored_columns(rows))
+            kept: list[_Pending] = []
+            merged: dict[int, str] = {}
+            credit: Counter[int] = Counter()
+            for i, item in enumerate(batch):
+                dup = find_duplicate(self.mirror, item.exp, item.vector, self.store.same_template_task,
+                                     self.capacity.dedup_cosine) or self._batch_duplicate(item, kept)
+                seqs = self._seqs_of(item.credit)
+                if dup is not None:  # as before group commit: a duplicate credits each recalled id it names
+                    merged[i] = dup
+                    credit.update(seqs)
+                else:  # a stored record credits each distinct recalled id once
+                    kept.append(item)
+                    credit.update(set(seqs))
+            self._insert([item.exp for item in kept], credit=credit)
+            evicted: set[str] = set()
+            for intent in dict.fromkeys(item.exp.intent for item in kept):
+                evicted.update(self._enforce_capacity(intent))
+        outcomes = []
+        for i, item in enumerate(batch):
+            exp, status = item.exp, item.exp.status
+            if i in merged:
+                outcomes.append(RecordOutcome(
+                    stored=False, id=None, merged_into=merged[i], status=status, rules=item.rules,
+                    reason=f"duplicate of {merged[i]} (same intent, tool chain and task)"))
+            elif exp.id in evicted:
+                outcomes.append(RecordOutcome(stored=False, reason="evicted at once: pool is full",
+                                              status=status, rules=item.rules))
+            else:
+                reason = "stored"
+                if status != "active":
+                    reason = (f"stored {status}: not recalled until an admin releases it; "
+                              f"{exp.status_reason}")
+                reason += f"; evicted {len(evicted)} least useful" if evicted else ""
+                outcomes.append(RecordOutcome(stored=True, id=exp.id, reason=reason, status=status,
+                                              rules=item.rules))
+        return outcomes
+
+    def _batch_duplicate(self, item: _Pending, kept: Sequence[_Pending]) -> str | None:
+        """The id of an earlier record of the same batch that ``item`` duplicates (as `find_duplicate`)."""
+        exp = item.exp
+        template, task = template_key(exp.intent, exp.tool_chain), normalise_task(exp.task)
+        for other in kept:
+            o = other.exp
+            peers = (o.status == "active") if exp.status == "active" else (o.recorder == exp.recorder)
+            if not peers or template_key(o.intent, o.tool_chain) != template:
+                continue
+            cos = np.array([float(item.vector @ other.vector)])
+            if is_duplicate(cos, np.array([normalise_task(o.task) == task]), self.capacity.dedup_cosine)[0]:
+                return o.id
+        return None
+
+    def _insert(self, exps: Sequence[Experience], credit: Mapping[int, int] | None = None) -> None:
+        """Insert experiences (vectors set) in one transaction that also credits recalled experiences
+        (times_in_success + count, by seq), then extend the mirror."""
+        if not exps and not credit:
+            return
+        with self.lock:
+            rows = self.store.insert_rows([experience_row(e) for e in exps], credit=credit or {})
+            if rows:
+                self._append_mirror(stored_columns(rows))
             self._goal_cache.clear()
 
     def _enforce_capacity(self, intent: str | None = None) -> list[str]:

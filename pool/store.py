@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -192,12 +192,13 @@ class PoolStore:
         return first
 
     def insert_rows(
-        self, rows: Sequence[dict[str, Any]], *, credit: Iterable[int] = ()
+        self, rows: Sequence[dict[str, Any]], *, credit: Mapping[int, int] | None = None
     ) -> list[dict[str, Any]]:
         """Insert experience rows (dicts keyed by COLUMNS but ``seq``) in one transaction that numbers
-        them and adds 1 to times_in_success of each seq in ``credit``; returns the rows with their seq."""
+        them and adds ``credit[seq]`` to times_in_success of each credited seq; returns the rows with their
+        seq."""
         with self._write() as con:
-            first = self._reserve_seqs(con, len(rows))
+            first = self._reserve_seqs(con, len(rows)) if rows else 0
             numbered = [dict(row, seq=first + i) for i, row in enumerate(rows)]
             if len(numbered) > 256:
                 self._insert_columns(con, rows_to_columns(numbered, self.dim))
@@ -207,13 +208,8 @@ class PoolStore:
                     f"INSERT INTO experiences ({', '.join(COLUMNS)}) VALUES ({placeholders})",
                     [[to_param(row[c]) for c in COLUMNS] for row in numbered],
                 )
-            seqs = list(credit)
-            if seqs:
-                con.execute(
-                    "UPDATE experiences SET times_in_success = times_in_success + 1 "
-                    "WHERE seq IN (SELECT unnest(?::BIGINT[]))",
-                    [seqs],
-                )
+            if credit:
+                self._add_counts_in(con, _ADD_TIMES_IN_SUCCESS, credit)
         return numbered
 
     def insert_columns(self, cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -285,14 +281,19 @@ class PoolStore:
     def _add_counts(self, statement: str, counts: Mapping[int, int]) -> None:
         if not counts:
             return
+        with self.lock, _transaction(self._con):
+            self._add_counts_in(self._con, statement, counts)
+
+    @staticmethod
+    def _add_counts_in(con: duckdb.DuckDBPyConnection, statement: str, counts: Mapping[int, int]) -> None:
+        """Run a counter statement inside the caller's transaction."""
         seqs = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
         adds = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
-        with self.lock, _transaction(self._con):
-            self._con.register(_COUNTS_VIEW, {"s": seqs, "a": adds})
-            try:
-                self._con.execute(statement)
-            finally:
-                self._con.unregister(_COUNTS_VIEW)
+        con.register(_COUNTS_VIEW, {"s": seqs, "a": adds})
+        try:
+            con.execute(statement)
+        finally:
+            con.unregister(_COUNTS_VIEW)
 
     def checkpoint(self) -> None:
         """Write the WAL into the database file (file size reflects the data)."""
