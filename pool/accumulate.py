@@ -19,11 +19,18 @@ from seer.pool.rows import dumps
 
 @dataclass(frozen=True)
 class Capacity:
-    """Pool limits: experiences per intent, in total, and the query cosine that makes a duplicate."""
+    """Pool limits and the eviction policy.
 
-    per_intent: int = 5_000
-    total: int = 100_000
+    Above ``per_intent`` experiences of one intent or ``total`` in all, the least useful go: held and
+    quarantined ones first, then the lowest times_in_success, then the oldest. A record evicts at most
+    ``max_evict_per_write`` (a pool opened with lower limits than its size shrinks over the following
+    writes, never by thousands in one call); `ExperiencePool.prune` applies the limits in full.
+    ``dedup_cosine``: the query cosine that makes a duplicate."""
+
+    per_intent: int = 250_000
+    total: int = 1_000_000
     dedup_cosine: float = 0.97
+    max_evict_per_write: int = 16
 
 
 def new_id() -> str:

@@ -475,8 +475,11 @@ class ExperiencePool(Moderation):
                     credit.update(set(seqs))
             self._insert([item.exp for item in kept], credit=credit)
             evicted: set[str] = set()
+            budget = self.capacity.max_evict_per_write * max(len(kept), 1)
             for intent in dict.fromkeys(item.exp.intent for item in kept):
-                evicted.update(self._enforce_capacity(intent))
+                out = self._enforce_capacity(intent, budget)
+                evicted.update(out)
+                budget -= len(out)
         outcomes = []
         for i, item in enumerate(batch):
             exp, status = item.exp, item.exp.status
@@ -522,18 +525,21 @@ class ExperiencePool(Moderation):
                 self._append_mirror(stored_columns(rows))
             self._goal_cache.clear()
 
-    def _enforce_capacity(self, intent: str | None = None) -> list[str]:
-        """Evict least useful (lowest times_in_success, then oldest) above the per-intent/global limits."""
+    def _enforce_capacity(self, intent: str | None = None, budget: int | None = None) -> list[str]:
+        """Evict least useful (not active first, lowest times_in_success, then oldest) above the
+        per-intent/global limits; at most ``budget`` rows (None: all the excess)."""
         evicted: list[str] = []
         m = self.mirror
         intents = [intent] if intent is not None else list(m.intents.names)
+        left = budget if budget is not None else 2**62
         for name in intents:
             code = m.intents.get(name)
             count = int(((m.intent[: m.n] == code) & m.alive[: m.n]).sum())
-            excess = count - self.capacity.per_intent
+            excess = min(count - self.capacity.per_intent, left)
             if excess > 0:
                 evicted += self._evict(name, excess)
-        excess = m.live - self.capacity.total
+                left -= excess
+        excess = min(m.live - self.capacity.total, left)
         if excess > 0:
             evicted += self._evict(None, excess)
         return evicted

@@ -122,6 +122,26 @@ def recall_command(sizes: str, scan_only_sizes: str, repeats: int, questions_dir
         report.console().print(report.unclipped(table))
 
 
+@bench.command("mcp-writes")
+@click.option("--pool", "pool_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The pool file to record into (e.g. one built by `bench recall --workdir`).")
+@click.option("--clients", default=8, show_default=True, help="Concurrent MCP clients.")
+@click.option("--records", "per_client", default=25, show_default=True, help="Records per client.")
+@click.option("--embedder", default="default", show_default=True,
+              help="The server's embedder (the pool's own: default (MiniLM) or hash).")
+@click.option("--questions", "questions_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="ToolQA question folder (easy/, hard/); default: the shared copy.")
+def mcp_writes_command(pool_path: Path, clients: int, per_client: int, embedder: str,
+                       questions_dir: Path | None) -> None:
+    """Records per second over MCP (HTTP) with several clients recording at once into POOL (JSON)."""
+    from seer.eval.bench.mcp_writes import measure_mcp_writes
+    from seer.eval.bench.workload import DEFAULT_QUESTIONS, load_probes
+
+    probes = load_probes(questions_dir or DEFAULT_QUESTIONS)
+    result = measure_mcp_writes(pool_path, probes, clients=clients, per_client=per_client, embedder=embedder)
+    click.echo(json.dumps(result, indent=1))
+
+
 @bench.command("recall-quality")
 @click.argument("library", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--k", default=4, show_default=True, help="Demonstrations per recall.")

@@ -187,7 +187,8 @@ def build(n: int, path: Path, embedder: Embedder, bases: Bases | None, cfg: Benc
     time (s, the ANN build included once n crosses the threshold)."""
     for p in (path, Path(str(path) + ".wal")):
         p.unlink(missing_ok=True)
-    shutil.rmtree(path.with_name(path.name + ".ann"), ignore_errors=True)
+    for folder in (".ann", ".vectors"):  # the persisted index and vector copy of an earlier run
+        shutil.rmtree(path.with_name(path.name + folder), ignore_errors=True)
     rng = np.random.default_rng(cfg.seed)
     pool = ExperiencePool.create(path, embedder, intent_labels=None)
     matrix = np.empty((n, embedder.dim), np.float32)

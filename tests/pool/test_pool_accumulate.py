@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from seer.pool import Capacity, ExperiencePool, HashEmbedder, RecallRequest, RecordRequest, Step
 
 
@@ -65,6 +67,30 @@ def test_capacity_evicts_least_useful_then_oldest(tmp_path: Path, record) -> Non
         assert pool.stats()["per_intent"]["flight"] <= 3
     finally:
         pool.close()
+
+
+def test_a_record_evicts_a_bounded_number_and_prune_the_rest(tmp_path: Path, record) -> None:  # type: ignore[no-untyped-def]
+    """A pool opened with limits far below its size shrinks by at most max_evict_per_write per record."""
+    from seer.eval.bench.recall import synthetic_columns
+
+    path = tmp_path / "big.duckdb"
+    pool = ExperiencePool.open(path, HashEmbedder(), intent_labels=None)
+    pool.bulk_insert(synthetic_columns(np.random.default_rng(0), 0, 300, 384))
+    pool.close()
+    small = Capacity(per_intent=1_000, total=100, max_evict_per_write=4)
+    pool = ExperiencePool.open(path, HashEmbedder(), intent_labels=None, capacity=small)
+    try:
+        out = pool.record(RecordRequest(task="flight question zulu", intent="flight", success=True,
+                                        judge="exact", steps=[Step(tool="LoadDB", arguments={"db": "f"})]))
+        assert out.stored and "evicted 4 least useful" in out.reason
+        assert pool.count() == 300 + 1 - 4
+        assert pool.prune()["count"] == 100  # the explicit prune applies the limits in full
+    finally:
+        pool.close()
+
+
+def test_default_capacity_fits_a_million() -> None:
+    assert Capacity().total >= 1_000_000 and Capacity().max_evict_per_write <= 64
 
 
 def test_forget_and_prune(pool: ExperiencePool, record) -> None:  # type: ignore[no-untyped-def]
