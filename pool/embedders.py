@@ -19,6 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from seer.pool.group_commit import GroupCommit
 from seer.pool.lru import LRU
 from seer.pool.models import PoolError
 from seer.pool.threads import torch_threads
@@ -161,6 +162,9 @@ class EmbeddingCache:
         self._save = save
         self._lru: LRU[str, np.ndarray] = LRU(capacity)
         self._lock = threading.Lock()
+        # concurrent callers' misses go to the model as one batch (MiniLM on one core: 46 ms per text
+        # alone, 17 ms per text in a batch of 16)
+        self._batches: GroupCommit[list[str], np.ndarray] = GroupCommit(self._embed_batch)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts, serving repeats from memory or the backing store; batches the misses."""
@@ -179,7 +183,7 @@ class EmbeddingCache:
         if missing:
             wanted = set(missing)
             todo = list({k: t for k, t in zip(keys, texts, strict=True) if k in wanted}.items())
-            vectors = self.embedder.embed([t for _, t in todo])
+            vectors = self._batches.submit([t for _, t in todo])
             fresh = {k: vectors[i] for i, (k, _) in enumerate(todo)}
             found.update(fresh)
             if self._save is not None:
@@ -190,6 +194,18 @@ class EmbeddingCache:
         if not keys:
             return np.zeros((0, self.embedder.dim), dtype=np.float32)
         return np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
+
+
+    def _embed_batch(self, calls: Sequence[list[str]]) -> list[np.ndarray]:
+        """One model call for the texts of every queued caller; each gets its own rows back."""
+        if len(calls) == 1:
+            return [self.embedder.embed(calls[0])]
+        vectors = self.embedder.embed([t for texts in calls for t in texts])
+        out, start = [], 0
+        for texts in calls:
+            out.append(vectors[start: start + len(texts)])
+            start += len(texts)
+        return out
 
 
 _TOKEN = re.compile(r"[a-z0-9]+")

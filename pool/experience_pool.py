@@ -453,7 +453,6 @@ class ExperiencePool(Moderation):
         exp.recorder, exp.status, exp.status_reason = recorder, status, why
         credit = request.recalled_ids if status == "active" else []
         rules = rule_names(findings)
-        self.flush()
         return self._commits.submit(_Pending(exp, vectors[0], credit, rules))
 
     def _commit_records(self, batch: Sequence[_Pending]) -> list[RecordOutcome]:
