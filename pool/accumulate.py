@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -129,13 +129,13 @@ def find_duplicate(
     mirror: Mirror,
     exp: Experience,
     qvec: np.ndarray,
-    same_task: Callable[[str, str], set[str]],
+    task_hash: int,
     threshold: float,
 ) -> str | None:
     """The id of an experience ``exp`` duplicates (same template, near-identical task), else None. An
     active record is compared with active experiences; a held or quarantined one only with its own
-    recorder's, so it neither absorbs nor is absorbed by others' work. ``same_task(template, norm_task)``:
-    the ids with that template and normalised task text."""
+    recorder's, so it neither absorbs nor is absorbed by others' work. ``task_hash``: the hash of ``exp``'s
+    normalised task, compared with the mirror's (`PoolStore.text_hashes`), so no table is scanned."""
     m = mirror
     template = template_key(exp.intent, exp.tool_chain)
     code = m.templates.get(template)
@@ -147,8 +147,7 @@ def find_duplicate(
     if len(slots) == 0:
         return None
     cos = m.vec["query"][slots] @ qvec
-    same_ids = same_task(template, normalise_task(exp.task))
-    same_text = np.array([m.ids[s] in same_ids for s in slots])
+    same_text = m.task_hash[slots] == np.uint64(task_hash)
     hits = slots[is_duplicate(cos, same_text, threshold)]
     return m.ids[int(hits[0])] if len(hits) else None
 

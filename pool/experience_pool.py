@@ -462,8 +462,9 @@ class ExperiencePool(Moderation):
             kept: list[_Pending] = []
             merged: dict[int, str] = {}
             credit: Counter[int] = Counter()
+            hashes = self.store.text_hashes([normalise_task(item.exp.task) for item in batch])
             for i, item in enumerate(batch):
-                dup = find_duplicate(self.mirror, item.exp, item.vector, self.store.same_template_task,
+                dup = find_duplicate(self.mirror, item.exp, item.vector, int(hashes[i]),
                                      self.capacity.dedup_cosine) or self._batch_duplicate(item, kept)
                 seqs = self._seqs_of(item.credit)
                 if dup is not None:  # as before group commit: a duplicate credits each recalled id it names

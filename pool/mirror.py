@@ -78,11 +78,12 @@ class Mirror:
         self.recorder = np.zeros(cap, np.int32)
         self.judge = np.zeros(cap, np.int32)
         self.masks = np.zeros((cap, 1), np.uint64)
+        self.task_hash = np.zeros(cap, np.uint64)  # DuckDB hash(norm_task): dedup without a table scan
 
     def _columns(self) -> tuple[np.ndarray, ...]:
         """The one-dimensional per-slot arrays (all but the vectors and tool masks)."""
         return (self.seq, self.intent, self.template, self.task, self.tokens, self.seed, self.alive,
-                self.active, self.recorder, self.judge)
+                self.active, self.recorder, self.judge, self.task_hash)
 
     def reserve(self, n: int) -> None:
         """Pre-size the buffers for n rows (avoids doubling copies on load)."""
@@ -119,7 +120,7 @@ class Mirror:
 
     def append(self, cols: dict[str, Any]) -> np.ndarray:
         """Append rows (seq, id, intent, tool_chain (JSON text or list), template, source_task_id, tokens,
-        seed, recorder, judge, active, query/trajectory matrices); returns their slots."""
+        task_hash, seed, recorder, judge, active, query/trajectory matrices); returns their slots."""
         m = len(cols["seq"])
         start = self.n
         self._grow(start + m)
@@ -134,6 +135,7 @@ class Mirror:
         self.task[sl] = -1
         self.task[start:start + m][named] = self.tasks.codes_of(tasks[named].tolist())
         self.tokens[sl] = cols["tokens"]
+        self.task_hash[sl] = cols["task_hash"]
         self.seed[sl] = cols["seed"]
         self.alive[sl] = True
         self.active[sl] = cols["active"]
@@ -170,6 +172,7 @@ class Mirror:
                 "template": cols["template"],
                 "source_task_id": cols["source_task_id"],
                 "tokens": cols["tokens"],
+                "task_hash": cols["task_hash"],
                 "seed": judges == "seed",
                 "judge": judges,
                 "recorder": cols["recorder"],
@@ -223,7 +226,7 @@ class Mirror:
 
 
 def stored_columns(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Stored rows (dicts with seq) as the column batch `Mirror.append_stored` takes."""
+    """Stored rows (dicts with seq and task_hash) as the column batch `Mirror.append_stored` takes."""
     return {
         "seq": np.array([r["seq"] for r in rows], np.int64),
         "id": [r["id"] for r in rows],
@@ -232,6 +235,7 @@ def stored_columns(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "template": [r["template"] for r in rows],
         "source_task_id": [r["source_task_id"] for r in rows],
         "tokens": np.array([r["tokens"] for r in rows]),
+        "task_hash": np.array([r["task_hash"] for r in rows], np.uint64),
         "judge_kind": [r["judge_kind"] for r in rows],
         "recorder": [r["recorder"] for r in rows],
         "status": [r["status"] for r in rows],

@@ -210,7 +210,8 @@ class PoolStore:
                 )
             if credit:
                 self._add_counts_in(con, _ADD_TIMES_IN_SUCCESS, credit)
-        return numbered
+        hashes = self.text_hashes([row["norm_task"] for row in numbered])
+        return [dict(row, task_hash=h) for row, h in zip(numbered, hashes, strict=True)]
 
     def insert_columns(self, cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Bulk insert numpy columns (COLUMNS but ``seq``; vectors as 2-D float32 arrays) in one
@@ -221,7 +222,7 @@ class PoolStore:
             first = self._reserve_seqs(con, n)
             cols = dict(cols, seq=np.arange(first, first + n, dtype=np.int64))
             self._insert_columns(con, cols)
-        return cols
+        return dict(cols, task_hash=self.text_hashes(list(cols["norm_task"])))
 
     def _insert_columns(self, con: duckdb.DuckDBPyConnection, cols: dict[str, np.ndarray]) -> None:
         """Fast bulk insert from numpy columns via a registered scan, inside the caller's transaction."""
@@ -321,13 +322,14 @@ class PoolStore:
         while True:
             with self.lock:
                 res = self._con.execute(
-                    f"SELECT {', '.join(_MIRROR_SCALARS + vector_columns)} FROM experiences WHERE seq > ? "
+                    f"SELECT {', '.join(_MIRROR_SCALARS + vector_columns)}, hash(norm_task) AS task_hash "
+                    "FROM experiences WHERE seq > ? "
                     f"ORDER BY seq LIMIT {int(batch)}",
                     [last],
                 ).fetchnumpy()
             if len(res["seq"]) == 0:
                 return
-            out: dict[str, Any] = {key: np.asarray(res[key]) for key in _MIRROR_SCALARS}
+            out: dict[str, Any] = {key: np.asarray(res[key]) for key in (*_MIRROR_SCALARS, "task_hash")}
             for key in vector_columns:
                 out[key] = np.stack(list(res[key])).astype(np.float32, copy=False)
             del res
@@ -374,13 +376,16 @@ class PoolStore:
         """Rows (without vectors) of the given ids, in seq order."""
         return self._select("id IN (SELECT unnest(?::VARCHAR[]))", [list(ids)])
 
-    def same_template_task(self, template: str, norm_task: str) -> set[str]:
-        """Ids of the experiences with this template and normalised task text."""
-        with self.lock:
-            rows = self._con.execute(
-                "SELECT id FROM experiences WHERE template = ? AND norm_task = ?", [template, norm_task]
-            ).fetchall()
-        return {str(r[0]) for r in rows}
+    def text_hashes(self, texts: Sequence[str]) -> np.ndarray:
+        """DuckDB's hash of each text (as `load_mirror`'s task_hash; the same within one DuckDB version)."""
+        if not texts:
+            return np.zeros(0, np.uint64)
+        with self._read_lock:
+            row = self._reader.execute(
+                "SELECT list_transform(?::VARCHAR[], lambda x: hash(x))", [list(texts)]
+            ).fetchone()
+        assert row is not None
+        return np.asarray(row[0], np.uint64)
 
     def display_rows(self, seqs: Sequence[int]) -> dict[int, dict[str, Any]]:
         """task, intent, demo_text, tool_chain (a list), recorder and judge by seq: indexed point lookups."""

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from seer.pool import Capacity, ExperiencePool, HashEmbedder, RecallRequest, RecordRequest, Step
+from tests.pool.conftest import steps_for
 
 
 def test_only_successes_stored_and_error_steps_dropped(pool: ExperiencePool) -> None:
@@ -117,3 +118,24 @@ def test_forget_and_prune(pool: ExperiencePool, record) -> None:  # type: ignore
     assert result["merged"] == 1 and pool.count() == 1
     kept = pool.get("x0")
     assert kept is not None and kept.times_recalled == 3
+
+
+def test_same_normalised_task_is_a_duplicate_without_a_table_scan(tmp_path: Path, record) -> None:  # type: ignore[no-untyped-def]
+    """With a cosine no pair reaches, only the normalised task text makes a duplicate: the mirror's task
+    hashes decide it, for rows recorded now and rows loaded from the file alike."""
+    path = tmp_path / "text.duckdb"
+    strict = Capacity(dedup_cosine=1.01)
+    pool = ExperiencePool.open(path, HashEmbedder(), intent_labels=None, capacity=strict)
+    try:
+        first = record(pool, "How late was flight AA1?", "flight", ["LoadDB", "Finish"])
+        assert record(pool, "how late was flight aa1", "flight", ["LoadDB", "Finish"]) is None
+        assert record(pool, "how late was flight AA2", "flight", ["LoadDB", "Finish"]) is not None
+    finally:
+        pool.close()
+    pool = ExperiencePool.open(path, HashEmbedder(), intent_labels=None, capacity=strict)
+    try:
+        out = pool.record(RecordRequest(task="HOW LATE WAS FLIGHT AA1 ?", intent="flight", success=True,
+                                        judge="exact", steps=steps_for(["LoadDB", "Finish"], "again")))
+        assert not out.stored and out.merged_into == first
+    finally:
+        pool.close()
