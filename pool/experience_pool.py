@@ -232,7 +232,12 @@ class ExperiencePool(Moderation):
         if len(slots) == 0:
             return True
         picked = np.random.default_rng().choice(slots, min(sample, len(slots)), replace=False)
-        stored = self.store.vectors([int(m.seq[s]) for s in picked])
+        seqs = [int(m.seq[s]) for s in picked]
+        stored = self.store.vectors(seqs)
+        assert self._snapshot is not None
+        copied, truth = self._snapshot.display(seqs), self.store.display_rows(seqs)
+        if any(seq in copied and copied[seq] != truth.get(seq) for seq in seqs):
+            return False
         return all(
             int(m.seq[s]) in stored
             and np.allclose(stored[int(m.seq[s])][0], m.vec["query"][s], atol=1e-6)
@@ -248,8 +253,9 @@ class ExperiencePool(Moderation):
         if len(live) == 0:
             self._snapshot.clear()
             return
-        self._snapshot.rewrite(m.seq[live], {c: m.vec[c][live] for c in ("query", "trajectory")},
-                               self._ann_identity())
+        seqs = m.seq[live]
+        self._snapshot.rewrite(seqs, {c: m.vec[c][live] for c in ("query", "trajectory")},
+                               self.store.display_rows(seqs.tolist()), self._ann_identity())
 
     def _append_copy(self) -> None:
         """Add the rows committed since the copy's watermark to the vector copy."""
@@ -262,7 +268,10 @@ class ExperiencePool(Moderation):
                 return
             seqs = m.seq[new].copy()
             vectors = {c: m.vec[c][new] for c in ("query", "trajectory")}
-        self._snapshot.append(seqs, vectors, self._ann_identity())
+        displays = self.store.display_rows(seqs.tolist())
+        keep = np.array([int(s) in displays for s in seqs], bool)  # deleted meanwhile: left out
+        self._snapshot.append(seqs[keep], {c: v[keep] for c, v in vectors.items()}, displays,
+                              self._ann_identity())
 
     def _append_mirror(self, cols: dict[str, Any], *, index: bool = True) -> None:
         slots = self.mirror.append_stored(cols)
@@ -393,7 +402,8 @@ class ExperiencePool(Moderation):
                 + str(self.store.meta.get("generation")))
 
     def _display_rows(self, seqs: Sequence[int]) -> dict[int, dict[str, Any]]:
-        """task/intent/demo_text/tool_chain by seq: an in-memory LRU in front of indexed point lookups."""
+        """task/intent/demo_text/tool_chain by seq: an in-memory LRU, then the copy's memory-mapped texts,
+        then indexed point lookups (rows written since the copy's last append)."""
         out: dict[int, dict[str, Any]] = {}
         with self.lock:
             for seq in seqs:
@@ -401,6 +411,9 @@ class ExperiencePool(Moderation):
                 if hit is not None:
                     out[seq] = hit
         missing = [s for s in seqs if s not in out]
+        if missing and self._snapshot is not None:
+            out.update(self._snapshot.display(missing))  # the copy's memory-mapped texts
+            missing = [s for s in missing if s not in out]
         if missing:
             fetched = self.store.display_rows(missing)
             with self.lock:

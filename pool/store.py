@@ -391,12 +391,14 @@ class PoolStore:
         """task, intent, demo_text, tool_chain (a list), recorder and judge by seq: indexed point lookups."""
         if not seqs:
             return {}
+        select = "SELECT seq, task, intent, demo_text, tool_chain, recorder, judge_kind FROM experiences "
         with self._read_lock:
-            fetched = self._reader.execute(
-                "SELECT seq, task, intent, demo_text, tool_chain, recorder, judge_kind FROM experiences "
-                "WHERE seq IN (" + ", ".join("?" for _ in seqs) + ")",
-                list(seqs),
-            ).fetchall()
+            if len(seqs) <= 64:  # point lookups through the seq index
+                fetched = self._reader.execute(
+                    select + "WHERE seq IN (" + ", ".join("?" for _ in seqs) + ")", list(seqs)).fetchall()
+            else:  # many rows (the pool copy): one join
+                fetched = self._reader.execute(
+                    select + "WHERE seq IN (SELECT unnest(?::BIGINT[]))", [list(seqs)]).fetchall()
         return {
             int(seq): {"task": task, "intent": intent, "demo_text": demo, "tool_chain": json.loads(chain),
                        "recorder": recorder or "", "judge": judge or ""}

@@ -138,3 +138,28 @@ def test_damaged_or_foreign_copy_is_never_trusted(tmp_path: Path) -> None:
     finally:
         pool.close()
     _same(loaded, _reference(b))
+
+
+def test_recalled_texts_come_from_the_copy_without_a_query(tmp_path: Path, record) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "t.duckdb"
+    pool = _open(path)
+    ids = [record(pool, f"what was the delay of flight AA{i} from ATL", "flight", ["LoadDB", "GetValue"])
+           for i in range(5)]
+    truth = {i: pool.store.display_rows([int(pool.mirror.seq[pool.mirror.slot_of_id[i]])]) for i in ids}
+    pool.close()
+    pool = _open(path)
+    try:
+        assert pool.opened_from == "vector copy"
+        asked: list[list[int]] = []
+        real = pool.store.display_rows
+        pool.store.display_rows = lambda seqs: asked.append(list(seqs)) or real(seqs)  # type: ignore[method-assign]
+        steps = [Step(tool="LoadDB", arguments={"target_db": "flight"})]
+        out = pool.recall(RecallRequest(task="what was the delay of flight AA3 from ATL", intent="flight",
+                                        k=5, steps_so_far=steps))
+        assert len(out) == 5 and asked == []
+        for r in out:
+            row = next(iter(truth[r.id].values()))
+            assert (r.task, r.demo_text, r.tool_chain, r.recorder) == (row["task"], row["demo_text"],
+                                                                      row["tool_chain"], row["recorder"])
+    finally:
+        pool.close()
