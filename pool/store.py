@@ -382,11 +382,11 @@ class PoolStore(ReviewQueries):
         if not texts:
             return np.zeros(0, np.uint64)
         with self._read_lock:
-            row = self._reader.execute(
+            # fetchall: a result left unread keeps the reader's transaction open (and CHECKPOINT fails)
+            rows = self._reader.execute(
                 "SELECT list_transform(?::VARCHAR[], lambda x: hash(x))", [list(texts)]
-            ).fetchone()
-        assert row is not None
-        return np.asarray(row[0], np.uint64)
+            ).fetchall()
+        return np.asarray(rows[0][0], np.uint64)
 
     def display_rows(self, seqs: Sequence[int]) -> dict[int, dict[str, Any]]:
         """task, intent, demo_text, tool_chain (a list), recorder and judge by seq: indexed point lookups."""

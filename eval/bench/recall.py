@@ -27,6 +27,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -224,6 +225,45 @@ def _random_presets(
     return requests, presets
 
 
+def _timed_paths(pool: ExperiencePool, matrix: np.ndarray, process: Sequence[RecallRequest],
+                 vectors: np.ndarray, factors: Sequence[int], k: int
+                 ) -> tuple[dict[str, list[float]], dict[str, list[list[str]]]]:
+    """Each query through numpy's scan, the exact path, the shipped path and each candidate factor: times
+    (ms) and ids per path. Paths are timed query by query, round-robin, so a shift in the machine's load
+    hits them alike; the order rotates from query to query, so no path always runs right after a scan that
+    evicts the caches."""
+    t: dict[str, list[float]] = {"numpy": [], "exact": [], "exact_warm": [], "fetch": [], "default": []}
+    got: dict[str, list[list[str]]] = {"exact": [], "default": []}
+    for f in factors:
+        t[f"f{f}"], got[f"f{f}"] = [], []
+
+    def run_numpy(req: RecallRequest, vec: np.ndarray) -> None:
+        t["numpy"] += numpy_scan(matrix, vec[None, :], k)
+
+    def run_exact(req: RecallRequest, vec: np.ndarray) -> None:
+        with exact_scan(pool):
+            cold_ms, ids = recall_once(pool, req, cold=True)
+            warm_ms, _ = recall_once(pool, req, cold=False)  # the same again: the rows' texts in memory
+        t["exact"].append(cold_ms)
+        t["exact_warm"].append(warm_ms)
+        t["fetch"].append(cold_ms - warm_ms)
+        got["exact"].append(ids)
+
+    def run_ann(key: str, factor: int | None) -> Callable[[RecallRequest, np.ndarray], None]:
+        def run(req: RecallRequest, vec: np.ndarray) -> None:
+            with candidate_factor(pool, factor) if factor else nullcontext():
+                ms, ids = recall_once(pool, req, cold=True)
+            t[key].append(ms)
+            got[key].append(ids)
+        return run
+
+    paths = [run_numpy, run_exact, run_ann("default", None), *(run_ann(f"f{f}", f) for f in factors)]
+    for i, (req, vec) in enumerate(zip(process, vectors, strict=True)):
+        for path in paths[i % len(paths):] + paths[: i % len(paths)]:
+            path(req, vec)
+    return t, got
+
+
 def bench_size(
     n: int,
     *,
@@ -251,30 +291,9 @@ def bench_size(
     row["ann"] = pool.ann is not None
     row["ann_settings"] = asdict(pool.ann_settings)
 
-    # Paths are timed query by query, round-robin, so a shift in the machine's load hits them alike.
     progress(f"n={n:,}: recall, query by query (numpy, exact, shipped, each candidate factor)")
     factors = cfg.factors if row["ann"] else ()
-    t: dict[str, list[float]] = {"numpy": [], "exact": [], "exact_warm": [], "fetch": [], "default": []}
-    got: dict[str, list[list[str]]] = {"exact": [], "default": []}
-    for f in factors:
-        t[f"f{f}"], got[f"f{f}"] = [], []
-    for req, vec in zip(process, vectors, strict=True):
-        t["numpy"] += numpy_scan(matrix, vec[None, :], k)
-        with exact_scan(pool):
-            cold_ms, ids = recall_once(pool, req, cold=True)
-            warm_ms, _ = recall_once(pool, req, cold=False)  # the same again: the rows' texts in memory
-        t["exact"].append(cold_ms)
-        t["exact_warm"].append(warm_ms)
-        t["fetch"].append(cold_ms - warm_ms)
-        got["exact"].append(ids)
-        ms, ids = recall_once(pool, req, cold=True)
-        t["default"].append(ms)
-        got["default"].append(ids)
-        for f in factors:
-            with candidate_factor(pool, f):
-                ms, ids = recall_once(pool, req, cold=True)
-            t[f"f{f}"].append(ms)
-            got[f"f{f}"].append(ids)
+    t, got = _timed_paths(pool, matrix, process, vectors, factors, k)
     del matrix
     for key in ("numpy", "exact", "exact_warm", "default"):
         row[key] = latency(t[key])
@@ -371,6 +390,7 @@ def scan_only(n: int, embedder_dim: int, split: Split, bases: Bases | None, vect
                 else synthetic_columns(rng, start, m, embedder_dim))
         cols |= {name: np.full(m, value, dtype=object) for name, value in PROVENANCE_DEFAULTS.items()}
         cols["seq"] = np.arange(start + 1, start + m + 1, dtype=np.int64)
+        cols["task_hash"] = np.zeros(m, np.uint64)  # dedup's, unused by recall
         mirror.append_stored(cols)
         progress(f"n={n:,} (scan only): {start + m:,} rows in memory")
         del cols
