@@ -19,7 +19,7 @@ import anyio
 
 from seer.eval.bench.mcp_latency import THREAD_VARIABLES, _arguments, _free_port, _wait_listening
 from seer.eval.bench.metrics import latency
-from seer.eval.bench.workload import Probe, record_request
+from seer.eval.bench.workload import Probe, process_request, record_request
 
 
 async def _writers(url: str, probes: Sequence[Probe], clients: int, per_client: int) -> dict[str, Any]:
@@ -44,8 +44,8 @@ async def _writers(url: str, probes: Sequence[Probe], clients: int, per_client: 
                     raise RuntimeError(f"record_trajectory over MCP failed: {result.content}")
                 stored += int(bool((result.structured_content or {}).get("stored")))
 
-    async with Client(url) as warm:  # opens the pool and loads the model
-        await warm.call_tool("pool_stats", {})
+    async with Client(url) as warm:  # opens the pool and loads the model (a recall embeds a text)
+        await warm.call_tool("recall_experiences", _arguments(process_request(probes[-1])))
     ready = anyio.Event()
     async with anyio.create_task_group() as group:
         for c in range(clients):

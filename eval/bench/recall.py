@@ -230,8 +230,8 @@ def _timed_paths(pool: ExperiencePool, matrix: np.ndarray, process: Sequence[Rec
                  ) -> tuple[dict[str, list[float]], dict[str, list[list[str]]]]:
     """Each query through numpy's scan, the exact path, the shipped path and each candidate factor: times
     (ms) and ids per path. Paths are timed query by query, round-robin, so a shift in the machine's load
-    hits them alike; the order rotates from query to query, so no path always runs right after a scan that
-    evicts the caches."""
+    hits them alike; the order is shuffled for each query (seeded), so no path always runs right after a
+    scan that evicts the caches."""
     t: dict[str, list[float]] = {"numpy": [], "exact": [], "exact_warm": [], "fetch": [], "default": []}
     got: dict[str, list[list[str]]] = {"exact": [], "default": []}
     for f in factors:
@@ -258,9 +258,10 @@ def _timed_paths(pool: ExperiencePool, matrix: np.ndarray, process: Sequence[Rec
         return run
 
     paths = [run_numpy, run_exact, run_ann("default", None), *(run_ann(f"f{f}", f) for f in factors)]
-    for i, (req, vec) in enumerate(zip(process, vectors, strict=True)):
-        for path in paths[i % len(paths):] + paths[: i % len(paths)]:
-            path(req, vec)
+    order = np.random.default_rng(0)
+    for req, vec in zip(process, vectors, strict=True):
+        for i in order.permutation(len(paths)):
+            paths[i](req, vec)
     return t, got
 
 
