@@ -23,10 +23,11 @@ import numpy as np
 
 from seer.pool.mirror import COLUMNS, Mirror
 
-# Candidates per index = factor × k (at least MIN_CANDIDATES). Chosen by measurement
-# (docs/results/recall-bench-2026-12-02): recall@4 against the exact answer was 0.98-0.99 on pools shaped
-# like real experiences at factor 25, but only 0.49 on uniform random vectors, and 0.63 for queries that
-# land away from the data; factor 200 reached 0.98 in all three cases. See `AnnSettings`.
+# Candidates per index = factor × k (at least MIN_CANDIDATES), the search beam raised to match. Chosen by
+# measurement (docs/results/recall-at-scale-2026-12-02, 100k pool shaped like real experiences, real
+# ToolQA questions): recall@4 against the exact answer 0.97 / 0.98 / 0.99 / 1.00 at factor 10 / 25 / 50 /
+# 100 (p50 1.05 / 0.96 / 1.31 / 2.06 ms); queries that land away from the data (random vectors) need
+# factor 200 for 0.97. 50 keeps 0.99 with margin for larger graphs and stays near 1 ms at 100k.
 DEFAULT_FACTOR = 50
 MIN_CANDIDATES = 64
 VERIFY_SAMPLE = 16  # vectors compared with the pool's on load (a foreign or stale index is rebuilt)
