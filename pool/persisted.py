@@ -68,6 +68,8 @@ class PoolFiles:
             return False
         copy_seqs, matrices = snap
         watermark, dim = self._snapshot.watermark, self.store.dim
+        if watermark >= self.store.next_seq():  # made from a later state: the file was restored from a backup
+            return False
         for cols in self.store.load_mirror(vectors=False):
             seqs = cols["seq"]
             pos = np.minimum(np.searchsorted(copy_seqs, seqs), len(copy_seqs) - 1)
@@ -147,7 +149,9 @@ class PoolFiles:
             return
         if self.persist_ann:
             ann = AnnIndex.load(self._ann_folder(), self._ann_identity(), self.store.dim, self.ann_settings)
-            if ann is not None and ann.agrees_with(self.mirror):
+            # an index made from a later state of the file (restored from a backup) may hold reused seqs
+            fresh = ann is not None and ann.watermark < self.store.next_seq()
+            if ann is not None and fresh and ann.agrees_with(self.mirror):
                 added, removed = ann.catch_up(self.mirror)
                 self.ann = ann
                 self.ann_origin = {"origin": "loaded", "caught_up": added, "removed": removed}

@@ -186,6 +186,11 @@ class PoolStore(ReviewQueries):
         row = self._con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
         return str(row[0]) if row else ""
 
+    def next_seq(self) -> int:
+        """The seq the next inserted row gets (every seq ever given is below it)."""
+        with self.lock:
+            return int(self._meta_value("next_seq"))
+
     def _reserve_seqs(self, con: duckdb.DuckDBPyConnection, n: int) -> int:
         """Reserve n sequence numbers inside the current transaction; returns the first."""
         first = int(con.execute("SELECT value FROM meta WHERE key = 'next_seq'").fetchone()[0])  # type: ignore[index]

@@ -163,3 +163,23 @@ def test_recalled_texts_come_from_the_copy_without_a_query(tmp_path: Path, recor
                                                                       row["tool_chain"], row["recorder"])
     finally:
         pool.close()
+
+
+def test_copies_newer_than_a_restored_file_are_not_trusted(tmp_path: Path) -> None:
+    """The pool file restored from an older backup: its next seqs were given to rows the copies still
+    hold, so neither the vector copy nor the index is trusted (both are rebuilt from the file)."""
+    path, backup = tmp_path / "r.duckdb", tmp_path / "backup.duckdb"
+    pool = _open(path, ann_threshold=500)
+    pool.bulk_insert(_columns(0, 800, 1))
+    pool.close()
+    shutil.copy(path, backup)
+    pool = _open(path, ann_threshold=500)
+    pool.bulk_insert(_columns(800, 300, 2))
+    pool.close()
+    shutil.copy(backup, path)  # the copies beside it now hold seqs 801-1100, the file only up to 800
+    pool = _open(path, ann_threshold=500)
+    try:
+        assert pool.opened_from == "database" and pool.ann_origin["origin"] == "built"
+        assert pool.count() == 800 and pool.ann is not None and len(pool.ann) == 800
+    finally:
+        pool.close()
