@@ -51,6 +51,7 @@ from seer.pool.writer import WriteBehind
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 ANN_THRESHOLD = 20_000
+GROUP_WAIT_S = 0.005  # a group commit waits this long at most for records other callers are preparing
 GOAL_CACHE_SIZE = 1024  # results of `goal` recalls (they do not depend on the steps so far)
 DISPLAY_CACHE_SIZE = 4096  # task / intent / demo_text / tool_chain of recently recalled experiences
 
@@ -107,7 +108,8 @@ class ExperiencePool(PoolFiles, Moderation):
         self.lock = threading.RLock()
         self.classifier = IntentClassifier(embedder, intent_labels) if intent_labels else None
         self._writer = WriteBehind(store, after_flush=self._persist)
-        self._commits: GroupCommit[_Pending, RecordOutcome] = GroupCommit(self._commit_records)
+        self._commits: GroupCommit[_Pending, RecordOutcome] = GroupCommit(self._commit_records,
+                                                                          max_wait_s=GROUP_WAIT_S)
         # a cheap embedder (hash) is faster than a database lookup: keep only the in-memory LRU then
         cheap = bool(getattr(embedder, "cheap", False))
         self.cache = EmbeddingCache(
@@ -295,6 +297,10 @@ class ExperiencePool(PoolFiles, Moderation):
             return RecordOutcome(
                 stored=False, reason="not successful: only successful trajectories are stored"
             )
+        with self._commits.coming():  # a batch being committed waits briefly for this record
+            return self._record(request, recorder, hold)
+
+    def _record(self, request: RecordRequest, recorder: str, hold: str | None) -> RecordOutcome:
         steps = clean_steps(request.steps)
         if not steps:
             return RecordOutcome(stored=False, reason="no successful tool step to learn from")

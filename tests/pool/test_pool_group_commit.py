@@ -93,3 +93,50 @@ def test_records_of_one_batch_share_a_transaction_and_merge_duplicates(pool: Exp
     assert pool._commits.batches == 2
     assert int(pool.store.meta["generation"]) == generation + 2  # one write transaction per batch
     assert pool.count() == 2 and pool.store.count() == 2
+
+
+def test_a_leader_waits_for_announced_items_to_join_its_batch() -> None:
+    seen: list[list[str]] = []
+    commits: GroupCommit[str, str] = GroupCommit(lambda items: seen.append(list(items)) or list(items),
+                                                 max_wait_s=30.0)
+    preparing, go = threading.Event(), threading.Event()
+
+    def announced() -> None:
+        with commits.coming():
+            preparing.set()
+            go.wait(10)  # still preparing its item while the other caller leads a batch
+            commits.submit("b")
+
+    other = threading.Thread(target=announced)
+    other.start()
+    preparing.wait(10)
+    first = threading.Thread(target=commits.submit, args=("a",))
+    first.start()
+    _until(lambda: commits._leading)
+    go.set()
+    for t in (first, other):
+        t.join(10)
+    assert seen == [["a", "b"]] and commits.batches == 1
+
+
+def test_an_announced_caller_that_gives_up_releases_the_leader() -> None:
+    commits: GroupCommit[str, str] = GroupCommit(lambda items: list(items), max_wait_s=30.0)
+    preparing, go = threading.Event(), threading.Event()
+
+    def gives_up() -> None:
+        with pytest.raises(ValueError), commits.coming():
+            preparing.set()
+            go.wait(10)
+            raise ValueError("bad record")
+
+    other = threading.Thread(target=gives_up)
+    other.start()
+    preparing.wait(10)
+    result: list[str] = []
+    first = threading.Thread(target=lambda: result.append(commits.submit("a")))
+    first.start()
+    _until(lambda: commits._leading)
+    go.set()
+    first.join(10)  # far less than the 30 s the leader would wait for an item that never comes
+    other.join(10)
+    assert result == ["a"] and commits._coming == 0
