@@ -1,7 +1,8 @@
-"""Records per second over MCP with several clients at once (streamable HTTP, one server process): each
-client records distinct successful trajectories of held-out questions as fast as the server answers; the
-rate is all records over the wall time. Concurrent records share transactions (group commit), and each
-is acknowledged only after its transaction committed.
+"""Records per second with several clients at once: over MCP (streamable HTTP, one server process; the
+clients run in this process, on the same cores) or in process (threads calling the pool). Each client
+records distinct successful trajectories of held-out questions as fast as it is answered; the rate is all
+records over the wall time. Concurrent records share transactions (group commit), and each is
+acknowledged only after its transaction committed.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,8 +37,7 @@ async def _writers(url: str, probes: Sequence[Probe], clients: int, per_client: 
             await ready.wait()
             for i in range(per_client):
                 probe = probes[(c * per_client + i) % len(probes)]
-                request = record_request(probe).model_copy(
-                    update={"task": f"{probe.question} (client {c}, record {i})"})
+                request = _distinct(probe, c, i)
                 start = time.perf_counter()
                 result = await client.call_tool("record_trajectory", _arguments(request))
                 times.append((time.perf_counter() - start) * 1000)
@@ -90,3 +91,47 @@ def measure_mcp_writes(
             except subprocess.TimeoutExpired:
                 proc.kill()
     return {"embedder": embedder, "threads": threads, **out}
+
+
+def _distinct(probe: Probe, client: int, i: int) -> Any:
+    """A record of ``probe`` whose question text is this client's own (not a duplicate of another's)."""
+    return record_request(probe).model_copy(
+        update={"task": f"{probe.question} (client {client}, record {i})"})
+
+
+def measure_pool_writes(
+    pool_path: Path, probes: Sequence[Probe], *, clients: int = 8, per_client: int = 25,
+    embedder: str = "default"
+) -> dict[str, Any]:
+    """The same records as `measure_mcp_writes`, from ``clients`` threads calling the pool in process (no
+    HTTP, no JSON): what the pool's write path alone sustains."""
+    from seer.pool import ExperiencePool, load_embedder
+    from seer.pool.threads import limit_threads
+
+    limit_threads(1)
+    pool = ExperiencePool.open(pool_path, load_embedder(embedder))
+    try:
+        pool.recall(process_request(probes[-1]))  # loads the model
+        times: list[float] = []
+        stored = [0] * clients
+
+        def client(c: int) -> None:
+            for i in range(per_client):
+                request = _distinct(probes[(c * per_client + i) % len(probes)], c, i)
+                start = time.perf_counter()
+                stored[c] += int(pool.record(request).stored)
+                times.append((time.perf_counter() - start) * 1000)
+
+        threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+        t0 = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - t0
+    finally:
+        pool.close()
+    total = clients * per_client
+    return {"embedder": embedder, "in_process": True, "clients": clients, "records": total,
+            "stored": sum(stored), "wall_s": round(wall, 2), "records_per_s": round(total / wall, 1),
+            "record": latency(times)}
