@@ -30,8 +30,11 @@ def _path(row: dict[str, Any]) -> str:
     """The shipped path of a size with its candidate budget (results before settings existed: factor 25)."""
     if not row["ann"]:
         return "exact"
-    ann = row.get("ann_settings") or {"candidate_factor": 25, "expansion_search": 64}
-    return f"ANN (factor {ann['candidate_factor']}, expansion {ann['expansion_search']})"
+    ann = row.get("ann_settings")
+    if ann is None:  # before AnnSettings: factor 25, the search beam fixed at 64
+        return "ANN (factor 25, expansion 64)"
+    count = max(ann["candidate_factor"] * row.get("k", 4), 64)
+    return f"ANN (factor {ann['candidate_factor']}, expansion {max(ann['expansion_search'], count)})"
 
 
 def latency_table(result: dict[str, Any]) -> Table:
