@@ -1,6 +1,7 @@
 """Experience pool: pydantic models, DuckDB store, embedders and stepwise recall (no MCP, no LLM)."""
 
 from seer.pool.accumulate import Capacity
+from seer.pool.ann import AnnSettings
 from seer.pool.embedders import (
     MINILM_ID,
     Embedder,
@@ -31,6 +32,7 @@ from seer.pool.store import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = [
     "ANN_THRESHOLD",
+    "AnnSettings",
     "MIGRATIONS",
     "MINILM_ID",
     "SCHEMA_VERSION",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,11 +19,18 @@ from seer.pool.rows import dumps
 
 @dataclass(frozen=True)
 class Capacity:
-    """Pool limits: experiences per intent, in total, and the query cosine that makes a duplicate."""
+    """Pool limits and the eviction policy.
 
-    per_intent: int = 5_000
-    total: int = 100_000
+    Above ``per_intent`` experiences of one intent or ``total`` in all, the least useful go: held and
+    quarantined ones first, then the lowest times_in_success, then the oldest. A record evicts at most
+    ``max_evict_per_write`` (a pool opened with lower limits than its size shrinks over the following
+    writes, never by thousands in one call); `ExperiencePool.prune` applies the limits in full.
+    ``dedup_cosine``: the query cosine that makes a duplicate."""
+
+    per_intent: int = 250_000
+    total: int = 1_000_000
     dedup_cosine: float = 0.97
+    max_evict_per_write: int = 16
 
 
 def new_id() -> str:
@@ -122,13 +129,13 @@ def find_duplicate(
     mirror: Mirror,
     exp: Experience,
     qvec: np.ndarray,
-    same_task: Callable[[str, str], set[str]],
+    task_hash: int,
     threshold: float,
 ) -> str | None:
     """The id of an experience ``exp`` duplicates (same template, near-identical task), else None. An
     active record is compared with active experiences; a held or quarantined one only with its own
-    recorder's, so it neither absorbs nor is absorbed by others' work. ``same_task(template, norm_task)``:
-    the ids with that template and normalised task text."""
+    recorder's, so it neither absorbs nor is absorbed by others' work. ``task_hash``: the hash of ``exp``'s
+    normalised task, compared with the mirror's (`PoolStore.text_hashes`), so no table is scanned."""
     m = mirror
     template = template_key(exp.intent, exp.tool_chain)
     code = m.templates.get(template)
@@ -140,8 +147,7 @@ def find_duplicate(
     if len(slots) == 0:
         return None
     cos = m.vec["query"][slots] @ qvec
-    same_ids = same_task(template, normalise_task(exp.task))
-    same_text = np.array([m.ids[s] in same_ids for s in slots])
+    same_text = m.task_hash[slots] == np.uint64(task_hash)
     hits = slots[is_duplicate(cos, same_text, threshold)]
     return m.ids[int(hits[0])] if len(hits) else None
 

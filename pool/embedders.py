@@ -19,8 +19,10 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from seer.pool.group_commit import GroupCommit
 from seer.pool.lru import LRU
 from seer.pool.models import PoolError
+from seer.pool.threads import torch_threads
 
 MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
 MINILM_DIM = 384
@@ -60,8 +62,10 @@ class SentenceTransformerEmbedder:
     Any other model name or path works for users with network access. The model loads on first use.
     """
 
-    def __init__(self, model_name_or_path: str | None = None, *, batch_size: int = 64, device: str = "cpu"):
+    def __init__(self, model_name_or_path: str | None = None, *, batch_size: int = 64, device: str = "cpu",
+                 threads: int | None = None):
         self.batch_size = batch_size
+        self.threads = threads  # torch intra-op threads (None: SEER_THREADS, else 1; see seer.pool.threads)
         self.device = device
         if model_name_or_path in (None, MINILM_ID):
             self._source: str = str(packaged_minilm_path())
@@ -83,6 +87,8 @@ class SentenceTransformerEmbedder:
                     os.environ.setdefault("HF_HUB_OFFLINE", "1")
                     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                 from sentence_transformers import SentenceTransformer
+
+                torch_threads(self.threads)
 
                 self._model = SentenceTransformer(self._source, device=self.device)
                 getter = (
@@ -156,6 +162,9 @@ class EmbeddingCache:
         self._save = save
         self._lru: LRU[str, np.ndarray] = LRU(capacity)
         self._lock = threading.Lock()
+        # concurrent callers' misses go to the model as one batch (MiniLM on one core: 46 ms per text
+        # alone, 17 ms per text in a batch of 16)
+        self._batches: GroupCommit[list[str], np.ndarray] = GroupCommit(self._embed_batch)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts, serving repeats from memory or the backing store; batches the misses."""
@@ -174,7 +183,7 @@ class EmbeddingCache:
         if missing:
             wanted = set(missing)
             todo = list({k: t for k, t in zip(keys, texts, strict=True) if k in wanted}.items())
-            vectors = self.embedder.embed([t for _, t in todo])
+            vectors = self._batches.submit([t for _, t in todo])
             fresh = {k: vectors[i] for i, (k, _) in enumerate(todo)}
             found.update(fresh)
             if self._save is not None:
@@ -185,6 +194,18 @@ class EmbeddingCache:
         if not keys:
             return np.zeros((0, self.embedder.dim), dtype=np.float32)
         return np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
+
+
+    def _embed_batch(self, calls: Sequence[list[str]]) -> list[np.ndarray]:
+        """One model call for the texts of every queued caller; each gets its own rows back."""
+        if len(calls) == 1:
+            return [self.embedder.embed(calls[0])]
+        vectors = self.embedder.embed([t for texts in calls for t in texts])
+        out, start = [], 0
+        for texts in calls:
+            out.append(vectors[start: start + len(texts)])
+            start += len(texts)
+        return out
 
 
 _TOKEN = re.compile(r"[a-z0-9]+")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -19,14 +21,17 @@ from seer.pool.accumulate import (
     clean_steps,
     experience_row,
     find_duplicate,
+    is_duplicate,
     merges,
     row_to_experience,
 )
+from seer.pool.ann import AnnIndex, AnnSettings
 from seer.pool.embedders import Embedder, EmbeddingCache, embedder_from_id, load_embedder
+from seer.pool.group_commit import GroupCommit
 from seer.pool.home import pools_dir
 from seer.pool.intent import TOOLQA_INTENTS, IntentClassifier
 from seer.pool.lru import LRU
-from seer.pool.mirror import AnnIndex, Mirror, stored_columns
+from seer.pool.mirror import Mirror, stored_columns
 from seer.pool.models import (
     Experience,
     PoolError,
@@ -36,16 +41,30 @@ from seer.pool.models import (
     RecordRequest,
 )
 from seer.pool.moderation import Moderation
-from seer.pool.render import question_overlap, render_demo, render_steps
+from seer.pool.persisted import PoolFiles
+from seer.pool.render import normalise_task, question_overlap, render_demo, render_steps, template_key
 from seer.pool.screen import rule_names, screen_record
+from seer.pool.snapshot import VectorSnapshot
 from seer.pool.store import PoolStore
 from seer.pool.trust import LOCAL, TrustPolicy, recall_mask
 from seer.pool.writer import WriteBehind
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 ANN_THRESHOLD = 20_000
+GROUP_WAIT_S = 0.005  # a group commit waits this long at most for records other callers are preparing
 GOAL_CACHE_SIZE = 1024  # results of `goal` recalls (they do not depend on the steps so far)
 DISPLAY_CACHE_SIZE = 4096  # task / intent / demo_text / tool_chain of recently recalled experiences
+
+
+@dataclass
+class _Pending:
+    """A record waiting for its group commit: the experience (vectors set), its query vector, the ids it
+    credits and the screening rules it matched."""
+
+    exp: Experience
+    vector: np.ndarray
+    credit: Sequence[str]
+    rules: list[str]
 
 
 def pool_path(name_or_path: str | Path) -> tuple[Path, str]:
@@ -59,7 +78,7 @@ def pool_path(name_or_path: str | Path) -> tuple[Path, str]:
     return pools_dir() / f"{text}.duckdb", text
 
 
-class ExperiencePool(Moderation):
+class ExperiencePool(PoolFiles, Moderation):
     """One named experience pool. Thread-safe: one instance serves many concurrent MCP clients."""
 
     def __init__(
@@ -71,15 +90,26 @@ class ExperiencePool(Moderation):
         capacity: Capacity,
         ann_threshold: int,
         persist_ann: bool,
+        ann: AnnSettings | None = None,
+        vector_copy: bool = True,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.capacity = capacity
         self.ann_threshold = ann_threshold
         self.persist_ann = persist_ann
+        self.ann_settings = ann or AnnSettings()
+        self._snapshot = VectorSnapshot(store.path.with_name(store.path.name + ".vectors"), store.dim) \
+            if vector_copy else None
+        self.opened_from: str = ""  # where the mirror's vectors came from: "vector copy" or "database"
+        # how the index came to be on open: "built", or "loaded" with the rows caught up / removed
+        self.ann_origin: dict[str, Any] = {}
+        self._ann_saved_at = time.monotonic()
         self.lock = threading.RLock()
         self.classifier = IntentClassifier(embedder, intent_labels) if intent_labels else None
-        self._writer = WriteBehind(store)
+        self._writer = WriteBehind(store, after_flush=self._persist)
+        self._commits: GroupCommit[_Pending, RecordOutcome] = GroupCommit(self._commit_records,
+                                                                          max_wait_s=GROUP_WAIT_S)
         # a cheap embedder (hash) is faster than a database lookup: keep only the in-memory LRU then
         cheap = bool(getattr(embedder, "cheap", False))
         self.cache = EmbeddingCache(
@@ -107,9 +137,13 @@ class ExperiencePool(Moderation):
         capacity: Capacity | None = None,
         ann_threshold: int = ANN_THRESHOLD,
         persist_ann: bool = True,
+        ann: AnnSettings | None = None,
+        vector_copy: bool = True,
         migrate_upto: int | None = None,
     ) -> ExperiencePool:
-        """Open or create a pool. Without an embedder: the pool's own (existing) or the offline MiniLM."""
+        """Open or create a pool. Without an embedder: the pool's own (existing) or the offline MiniLM.
+        ``ann``: candidate budget and graph settings of the ANN path (used above ``ann_threshold`` rows);
+        ``vector_copy``: keep a memory-mappable copy of the vectors next to the file (fast opening)."""
         path, label = pool_path(name_or_path)
         if embedder is None and path.exists() and path.stat().st_size > 0:
             meta = PoolStore.inspect(path, label)
@@ -131,30 +165,14 @@ class ExperiencePool(Moderation):
             capacity=capacity or Capacity(),
             ann_threshold=ann_threshold,
             persist_ann=persist_ann,
+            ann=ann,
+            vector_copy=vector_copy,
         )
 
     @classmethod
     def create(cls, name_or_path: str | Path, embedder: Embedder, **kwargs: Any) -> ExperiencePool:
         """Create a new pool (an existing one is opened if the embedder matches); keywords as `open`."""
         return cls.open(name_or_path, embedder, create=True, **kwargs)
-
-    def _ann_folder(self) -> Path:
-        return self.path.with_name(self.path.name + ".ann")
-
-    def _ann_stamp(self) -> dict[str, Any]:
-        return {
-            "generation": self.store.meta.get("generation"),
-            "n": self.mirror.live,
-            "embedder": self.store.embedder_id,
-        }
-
-    def _load(self) -> None:
-        self.mirror = Mirror(self.store.dim)
-        self.mirror.reserve(self.store.count())
-        for cols in self.store.load_mirror():
-            self._append_mirror(cols, index=False)
-        self.ann = None
-        self._maybe_build_ann()
 
     def _append_mirror(self, cols: dict[str, Any], *, index: bool = True) -> None:
         slots = self.mirror.append_stored(cols)
@@ -163,30 +181,6 @@ class ExperiencePool(Moderation):
         elif index:
             self._maybe_build_ann()
 
-    def _maybe_build_ann(self) -> None:
-        if self.ann is not None or self.mirror.live < self.ann_threshold:
-            return
-        if self.persist_ann:
-            self.ann = AnnIndex.load(self._ann_folder(), self._ann_stamp(), self.store.dim)
-            if self.ann is not None:
-                return
-        ann = AnnIndex(self.store.dim)
-        ann.add(self.mirror, np.flatnonzero(self.mirror.alive[: self.mirror.n]))
-        self.ann = ann
-
-    def _recall_ann(self) -> AnnIndex | None:
-        """The ANN index once the pool is large enough to use it (built on first need), else None."""
-        if self.mirror.live < self.ann_threshold:
-            return None
-        self._maybe_build_ann()
-        return self.ann
-
-    def save_ann(self) -> None:
-        """Persist the ANN index next to the pool file (reloaded on open while the pool is unchanged)."""
-        with self.lock:
-            if self.ann is not None and self.persist_ann:
-                self.ann.save(self._ann_folder(), self._ann_stamp())
-
     def flush(self) -> None:
         """Write pending usage counters and cached embeddings now."""
         self._writer.flush()
@@ -194,6 +188,7 @@ class ExperiencePool(Moderation):
     def close(self) -> None:
         """Flush pending writes, persist the ANN index and close the file."""
         self._writer.stop()
+        self._append_copy()
         self.save_ann()
         self.store.close()
         with self.lock:  # release the (possibly GBs of) mirror and index memory
@@ -266,7 +261,8 @@ class ExperiencePool(Moderation):
                 + str(self.store.meta.get("generation")))
 
     def _display_rows(self, seqs: Sequence[int]) -> dict[int, dict[str, Any]]:
-        """task/intent/demo_text/tool_chain by seq: an in-memory LRU in front of indexed point lookups."""
+        """task/intent/demo_text/tool_chain by seq: an in-memory LRU, then the copy's memory-mapped texts,
+        then indexed point lookups (rows written since the copy's last append)."""
         out: dict[int, dict[str, Any]] = {}
         with self.lock:
             for seq in seqs:
@@ -274,6 +270,9 @@ class ExperiencePool(Moderation):
                 if hit is not None:
                     out[seq] = hit
         missing = [s for s in seqs if s not in out]
+        if missing and self._snapshot is not None:
+            out.update(self._snapshot.display(missing))  # the copy's memory-mapped texts
+            missing = [s for s in missing if s not in out]
         if missing:
             fetched = self.store.display_rows(missing)
             with self.lock:
@@ -298,6 +297,10 @@ class ExperiencePool(Moderation):
             return RecordOutcome(
                 stored=False, reason="not successful: only successful trajectories are stored"
             )
+        with self._commits.coming():  # a batch being committed waits briefly for this record
+            return self._record(request, recorder, hold)
+
+    def _record(self, request: RecordRequest, recorder: str, hold: str | None) -> RecordOutcome:
         steps = clean_steps(request.steps)
         if not steps:
             return RecordOutcome(stored=False, reason="no successful tool step to learn from")
@@ -326,46 +329,93 @@ class ExperiencePool(Moderation):
         exp.recorder, exp.status, exp.status_reason = recorder, status, why
         credit = request.recalled_ids if status == "active" else []
         rules = rule_names(findings)
-        self.flush()
-        with self.lock:
-            dup = find_duplicate(self.mirror, exp, vectors[0], self.store.same_template_task,
-                                 self.capacity.dedup_cosine)
-            if dup is not None:
-                self.store.add_times_in_success(Counter(self._seqs_of(credit)))
-                return RecordOutcome(stored=False, id=None, merged_into=dup, status=status, rules=rules,
-                                     reason=f"duplicate of {dup} (same intent, tool chain and task)")
-            self._insert([exp], credit=credit)
-            evicted = self._enforce_capacity(intent)
-        if exp.id in evicted:
-            return RecordOutcome(stored=False, reason="evicted at once: pool is full", status=status,
-                                 rules=rules)
-        reason = "stored"
-        if status != "active":
-            reason = f"stored {status}: not recalled until an admin releases it; {why}"
-        reason += f"; evicted {len(evicted)} least useful" if evicted else ""
-        return RecordOutcome(stored=True, id=exp.id, reason=reason, status=status, rules=rules)
+        return self._commits.submit(_Pending(exp, vectors[0], credit, rules))
 
-    def _insert(self, exps: Sequence[Experience], credit: Sequence[str] = ()) -> None:
-        """Insert experiences (vectors set) in one transaction that also credits the recalled ids
-        (times_in_success + 1 each), then extend the mirror."""
+    def _commit_records(self, batch: Sequence[_Pending]) -> list[RecordOutcome]:
+        """Group commit of concurrent records: dedup each against the pool and the batch's earlier ones,
+        then ONE transaction inserts the rest and credits every recalled id; capacity applies after."""
         with self.lock:
-            credited = dict.fromkeys(self._seqs_of(credit))
-            rows = self.store.insert_rows([experience_row(e) for e in exps], credit=credited)
-            self._append_mirror(stored_columns(rows))
+            kept: list[_Pending] = []
+            merged: dict[int, str] = {}
+            credit: Counter[int] = Counter()
+            hashes = self.store.text_hashes([normalise_task(item.exp.task) for item in batch])
+            for i, item in enumerate(batch):
+                dup = find_duplicate(self.mirror, item.exp, item.vector, int(hashes[i]),
+                                     self.capacity.dedup_cosine) or self._batch_duplicate(item, kept)
+                seqs = self._seqs_of(item.credit)
+                if dup is not None:  # as before group commit: a duplicate credits each recalled id it names
+                    merged[i] = dup
+                    credit.update(seqs)
+                else:  # a stored record credits each distinct recalled id once
+                    kept.append(item)
+                    credit.update(set(seqs))
+            self._insert([item.exp for item in kept], credit=credit)
+            evicted: set[str] = set()
+            budget = self.capacity.max_evict_per_write * max(len(kept), 1)
+            for intent in dict.fromkeys(item.exp.intent for item in kept):
+                out = self._enforce_capacity(intent, budget)
+                evicted.update(out)
+                budget -= len(out)
+        outcomes = []
+        for i, item in enumerate(batch):
+            exp, status = item.exp, item.exp.status
+            if i in merged:
+                outcomes.append(RecordOutcome(
+                    stored=False, id=None, merged_into=merged[i], status=status, rules=item.rules,
+                    reason=f"duplicate of {merged[i]} (same intent, tool chain and task)"))
+            elif exp.id in evicted:
+                outcomes.append(RecordOutcome(stored=False, reason="evicted at once: pool is full",
+                                              status=status, rules=item.rules))
+            else:
+                reason = "stored"
+                if status != "active":
+                    reason = (f"stored {status}: not recalled until an admin releases it; "
+                              f"{exp.status_reason}")
+                reason += f"; evicted {len(evicted)} least useful" if evicted else ""
+                outcomes.append(RecordOutcome(stored=True, id=exp.id, reason=reason, status=status,
+                                              rules=item.rules))
+        return outcomes
+
+    def _batch_duplicate(self, item: _Pending, kept: Sequence[_Pending]) -> str | None:
+        """The id of an earlier record of the same batch that ``item`` duplicates (as `find_duplicate`)."""
+        exp = item.exp
+        template, task = template_key(exp.intent, exp.tool_chain), normalise_task(exp.task)
+        for other in kept:
+            o = other.exp
+            peers = (o.status == "active") if exp.status == "active" else (o.recorder == exp.recorder)
+            if not peers or template_key(o.intent, o.tool_chain) != template:
+                continue
+            cos = np.array([float(item.vector @ other.vector)])
+            if is_duplicate(cos, np.array([normalise_task(o.task) == task]), self.capacity.dedup_cosine)[0]:
+                return o.id
+        return None
+
+    def _insert(self, exps: Sequence[Experience], credit: Mapping[int, int] | None = None) -> None:
+        """Insert experiences (vectors set) in one transaction that also credits recalled experiences
+        (times_in_success + count, by seq), then extend the mirror."""
+        if not exps and not credit:
+            return
+        with self.lock:
+            rows = self.store.insert_rows([experience_row(e) for e in exps], credit=credit or {})
+            if rows:
+                self._append_mirror(stored_columns(rows))
             self._goal_cache.clear()
 
-    def _enforce_capacity(self, intent: str | None = None) -> list[str]:
-        """Evict least useful (lowest times_in_success, then oldest) above the per-intent/global limits."""
+    def _enforce_capacity(self, intent: str | None = None, budget: int | None = None) -> list[str]:
+        """Evict least useful (not active first, lowest times_in_success, then oldest) above the
+        per-intent/global limits; at most ``budget`` rows (None: all the excess)."""
         evicted: list[str] = []
         m = self.mirror
         intents = [intent] if intent is not None else list(m.intents.names)
+        left = budget if budget is not None else 2**62
         for name in intents:
             code = m.intents.get(name)
             count = int(((m.intent[: m.n] == code) & m.alive[: m.n]).sum())
-            excess = count - self.capacity.per_intent
+            excess = min(count - self.capacity.per_intent, left)
             if excess > 0:
                 evicted += self._evict(name, excess)
-        excess = m.live - self.capacity.total
+                left -= excess
+        excess = min(m.live - self.capacity.total, left)
         if excess > 0:
             evicted += self._evict(None, excess)
         return evicted

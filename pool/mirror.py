@@ -4,8 +4,8 @@ Rows live in slots ordered by seq. Strings used by recall (intent, template, sou
 judge) are interned to integer codes so each score term and filter is one vectorised numpy expression.
 Held and quarantined experiences stay in the mirror (dedup and capacity see them) but are not `active`, so
 recall never returns them. Removal marks a slot dead; `compact` drops dead slots.
-Above `ann_threshold` rows, one usearch (cosine) index per embedding
-column and intent partition supplies candidates that recall re-scores exactly.
+Above the pool's `ann_threshold` rows, `seer.pool.ann.AnnIndex` supplies candidates that recall re-scores
+exactly.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,6 +36,15 @@ class Vocab:
 
     def get(self, name: str | None) -> int:
         return -1 if name is None else self.codes.get(name, -1)
+
+    def codes_of(self, names: Sequence[str]) -> np.ndarray:
+        """Codes of many names at once (unknown ones interned in order of first appearance)."""
+        codes = self.codes
+        fresh = [x for x in dict.fromkeys(names) if x not in codes]
+        if fresh:
+            codes.update(zip(fresh, range(len(self.names), len(self.names) + len(fresh)), strict=True))
+            self.names.extend(fresh)
+        return np.fromiter(map(codes.__getitem__, names), np.int32, count=len(names))
 
 
 class Mirror:
@@ -70,11 +78,12 @@ class Mirror:
         self.recorder = np.zeros(cap, np.int32)
         self.judge = np.zeros(cap, np.int32)
         self.masks = np.zeros((cap, 1), np.uint64)
+        self.task_hash = np.zeros(cap, np.uint64)  # DuckDB hash(norm_task): dedup without a table scan
 
     def _columns(self) -> tuple[np.ndarray, ...]:
         """The one-dimensional per-slot arrays (all but the vectors and tool masks)."""
         return (self.seq, self.intent, self.template, self.task, self.tokens, self.seed, self.alive,
-                self.active, self.recorder, self.judge)
+                self.active, self.recorder, self.judge, self.task_hash)
 
     def reserve(self, n: int) -> None:
         """Pre-size the buffers for n rows (avoids doubling copies on load)."""
@@ -110,8 +119,8 @@ class Mirror:
         return mask
 
     def append(self, cols: dict[str, Any]) -> np.ndarray:
-        """Append rows (seq, id, intent, tool_chain list, template, source_task_id, tokens, seed, recorder,
-        judge, active, query/trajectory matrices); returns their slots."""
+        """Append rows (seq, id, intent, tool_chain (JSON text or list), template, source_task_id, tokens,
+        task_hash, seed, recorder, judge, active, query/trajectory matrices); returns their slots."""
         m = len(cols["seq"])
         start = self.n
         self._grow(start + m)
@@ -119,28 +128,32 @@ class Mirror:
         self.seq[sl] = cols["seq"]
         self.vec["query"][sl] = cols["query"]
         self.vec["trajectory"][sl] = cols["trajectory"]
-        self.intent[sl] = [self.intents.code(x) for x in cols["intent"]]
-        self.template[sl] = [self.templates.code(x) for x in cols["template"]]
-        self.task[sl] = [
-            self.tasks.get(None) if x is None else self.tasks.code(x) for x in cols["source_task_id"]
-        ]
+        self.intent[sl] = self.intents.codes_of(list(cols["intent"]))
+        self.template[sl] = self.templates.codes_of(list(cols["template"]))
+        tasks = np.asarray(cols["source_task_id"], dtype=object)
+        named = np.array([t is not None for t in tasks], bool)
+        self.task[sl] = -1
+        self.task[start:start + m][named] = self.tasks.codes_of(tasks[named].tolist())
         self.tokens[sl] = cols["tokens"]
+        self.task_hash[sl] = cols["task_hash"]
         self.seed[sl] = cols["seed"]
         self.alive[sl] = True
         self.active[sl] = cols["active"]
-        self.recorder[sl] = [self.recorders.code(str(x)) for x in cols["recorder"]]
-        self.judge[sl] = [self.judges.code(str(x)) for x in cols["judge"]]
-        chains = cols["tool_chain"]
-        cache: dict[tuple[str, ...], np.ndarray] = {}
-        for i, chain in enumerate(chains):
-            key = tuple(sorted(set(chain)))
-            mask = cache.get(key)
-            if mask is None:
-                mask = cache[key] = self.tool_mask(set(chain), add=True)
-            self.masks[start + i, : len(mask)] = mask
-        for i, ident in enumerate(cols["id"]):
-            self.ids.append(str(ident))
-            self.slot_of_id[str(ident)] = start + i
+        self.recorder[sl] = self.recorders.codes_of(list(map(str, cols["recorder"])))
+        self.judge[sl] = self.judges.codes_of(list(map(str, cols["judge"])))
+        # tool sets: one bitmask per distinct chain (JSON text or a list), then one vectorised assignment
+        keys = [c if isinstance(c, str) else json.dumps(sorted(set(c))) for c in cols["tool_chain"]]
+        chains = Vocab()
+        which = chains.codes_of(keys)
+        distinct = [self.tool_mask(set(json.loads(k)), add=True) for k in chains.names]
+        width = self.masks.shape[1]
+        table = np.zeros((len(distinct), width), np.uint64)
+        for i, mask in enumerate(distinct):
+            table[i, : len(mask)] = mask
+        self.masks[sl] = table[which] if len(distinct) else 0
+        idents = list(map(str, cols["id"]))
+        self.ids.extend(idents)
+        self.slot_of_id.update(zip(idents, range(start, start + m), strict=True))
         self.n = start + m
         self._live += m
         return np.arange(start, start + m)
@@ -155,10 +168,11 @@ class Mirror:
                 "seq": cols["seq"],
                 "id": cols["id"],
                 "intent": cols["intent"],
-                "tool_chain": [json.loads(c) if isinstance(c, str) else list(c) for c in cols["tool_chain"]],
+                "tool_chain": cols["tool_chain"],
                 "template": cols["template"],
                 "source_task_id": cols["source_task_id"],
                 "tokens": cols["tokens"],
+                "task_hash": cols["task_hash"],
                 "seed": judges == "seed",
                 "judge": judges,
                 "recorder": cols["recorder"],
@@ -212,7 +226,7 @@ class Mirror:
 
 
 def stored_columns(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Stored rows (dicts with seq) as the column batch `Mirror.append_stored` takes."""
+    """Stored rows (dicts with seq and task_hash) as the column batch `Mirror.append_stored` takes."""
     return {
         "seq": np.array([r["seq"] for r in rows], np.int64),
         "id": [r["id"] for r in rows],
@@ -221,103 +235,10 @@ def stored_columns(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "template": [r["template"] for r in rows],
         "source_task_id": [r["source_task_id"] for r in rows],
         "tokens": np.array([r["tokens"] for r in rows]),
+        "task_hash": np.array([r["task_hash"] for r in rows], np.uint64),
         "judge_kind": [r["judge_kind"] for r in rows],
         "recorder": [r["recorder"] for r in rows],
         "status": [r["status"] for r in rows],
         "query_embedding": np.stack([r["query_embedding"] for r in rows]),
         "trajectory_embedding": np.stack([r["trajectory_embedding"] for r in rows]),
     }
-
-
-class AnnIndex:
-    """usearch cosine indexes per embedding column: one global (code -1) and one per intent; keys are seqs.
-
-    Candidates are the global top-C by cosine ∪ the query intent's top-C, so both the best items that
-    match the intent (s3 = 1) and the best of any intent are among them; recall re-scores them exactly.
-    """
-
-    GLOBAL = -1
-
-    def __init__(self, dim: int, dtype: str = "i8", connectivity: int = 16) -> None:
-        self.dim = dim
-        self.dtype = dtype
-        self.connectivity = connectivity
-        self.parts: dict[tuple[str, int], Any] = {}
-
-    def _new(self) -> Any:
-        from usearch.index import Index
-
-        return Index(
-            ndim=self.dim,
-            metric="cos",
-            dtype=self.dtype,
-            connectivity=self.connectivity,
-            expansion_add=64,
-            expansion_search=64,
-        )
-
-    def add(self, mirror: Mirror, slots: np.ndarray) -> None:
-        """Index the given slots (incremental)."""
-        if len(slots) == 0:
-            return
-        intents = mirror.intent[slots]
-        groups = [(self.GLOBAL, slots)] + [(int(c), slots[intents == c]) for c in np.unique(intents)]
-        for code, sel in groups:
-            for column in COLUMNS:
-                part = self.parts.get((column, code))
-                if part is None:
-                    part = self.parts[(column, code)] = self._new()
-                part.add(mirror.seq[sel], mirror.vec[column][sel], threads=0)
-
-    def remove(self, mirror: Mirror, slots: list[int]) -> None:
-        for slot in slots:
-            for column in COLUMNS:
-                for code in (self.GLOBAL, int(mirror.intent[slot])):
-                    part = self.parts.get((column, code))
-                    if part is not None:
-                        part.remove(int(mirror.seq[slot]))
-
-    def candidates(self, column: str, vector: np.ndarray, count: int, intent_code: int = -1) -> np.ndarray:
-        """Seqs of the approximate `count` nearest neighbours overall and within the intent (if any)."""
-        found: list[np.ndarray] = []
-        codes = (self.GLOBAL, intent_code) if intent_code >= 0 else (self.GLOBAL,)
-        for code in codes:
-            part = self.parts.get((column, code))
-            if part is None or len(part) == 0:
-                continue
-            matches = part.search(vector, count, threads=1)
-            found.append(np.asarray(matches.keys, dtype=np.int64))
-        return np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
-
-    def __len__(self) -> int:
-        part = self.parts.get((COLUMNS[0], self.GLOBAL))
-        return 0 if part is None else len(part)
-
-    # ------------------------------------------------------------- persistence
-    def save(self, folder: Path, stamp: dict[str, Any]) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        names = {}
-        for (column, code), part in self.parts.items():
-            name = f"{column}-{code}.usearch"
-            part.save(str(folder / name))
-            names[name] = [column, code]
-        (folder / "manifest.json").write_text(json.dumps({"stamp": stamp, "parts": names}))
-
-    @classmethod
-    def load(cls, folder: Path, stamp: dict[str, Any], dim: int, dtype: str = "i8") -> AnnIndex | None:
-        """Restore a saved index if its stamp matches the pool state, else None."""
-        manifest = folder / "manifest.json"
-        if not manifest.exists():
-            return None
-        try:
-            data = json.loads(manifest.read_text())
-            if data.get("stamp") != stamp:
-                return None
-            from usearch.index import Index
-
-            index = cls(dim, dtype)
-            for name, (column, code) in data["parts"].items():
-                index.parts[(column, int(code))] = Index.restore(str(folder / name))
-            return index
-        except Exception:  # a damaged cache is rebuilt, never trusted
-            return None

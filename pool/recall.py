@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from seer.pool.mirror import AnnIndex, Mirror
+from seer.pool.ann import AnnIndex
+from seer.pool.mirror import Mirror
 from seer.pool.models import RecalledExperience, RecallRequest
 from seer.pool.render import render_steps
 
@@ -56,8 +57,7 @@ def combine(s1: np.ndarray, s2: np.ndarray, s3: np.ndarray, request: RecallReque
     return score
 
 
-# ANN candidates per index = DEFAULT_FACTOR × k (global index + the intent's index): 25 keeps p50 < 5 ms at 1M
-DEFAULT_FACTOR = 25
+MAX_WIDEN = 16.0  # a trust filter letting through less than 1/16 of the pool: score its rows exactly
 
 
 @dataclass
@@ -136,14 +136,15 @@ def candidate_slots(
     vector: np.ndarray,
     k: int,
     intent_code: int = -1,
-    factor: int | None = None,
     goal_vector: np.ndarray | None = None,
+    widen: float = 1.0,
 ) -> np.ndarray | None:
     """Candidate slots from the ANN index (None = score every slot exactly); with ``goal_vector``
-    (blend) also the best by question similarity, since s1 averages both."""
+    (blend) also the best by question similarity, since s1 averages both. ``widen`` multiplies the
+    index's candidate count (a filter will drop some of them)."""
     if ann is None or len(ann) == 0:
         return None
-    count = max((factor or DEFAULT_FACTOR) * k, 64)
+    count = int(ann.settings.count(k) * widen)
     seqs = ann.candidates(qplan.column, vector, count, intent_code)
     if goal_vector is not None:
         seqs = np.union1d(seqs, ann.candidates("query", goal_vector, count, intent_code))
@@ -245,19 +246,50 @@ def recall_slots(
     trust filter (see `seer.pool.trust.recall_mask`)."""
     intent_code = mirror.intents.get(request.intent)
     slots: np.ndarray | None = None
+    subset: np.ndarray | None = None  # with a filter: the slots it lets through (scored exactly if short)
     if request.strategy == "static":
         slots, mode = static_slots(mirror, request, intent_code), "fixed"
     elif request.strategy == "random":
         mode = "random"
     else:
         mode = "ranked"
-        if ann is not None:
+        if ann is not None and len(ann) > 0:
             code = intent_code if request.use_s3 else -1
-            slots = candidate_slots(mirror, ann, qplan, vector, request.k, code, goal_vector=goal_vector)
+            widen = 1.0
+            if allowed is not None:
+                n = mirror.n
+                subset = np.flatnonzero(allowed[:n] & mirror.alive[:n] & mirror.active[:n])
+                share = len(subset) / max(mirror.live, 1)
+                widen = 1.0 / max(share, 1e-9)
+            if subset is not None and (widen > MAX_WIDEN or len(subset) <= ann.settings.count(request.k) * 4):
+                slots = subset  # a narrow filter: its rows are few, score them all
+            else:
+                slots = candidate_slots(mirror, ann, qplan, vector, request.k, code, goal_vector=goal_vector,
+                                        widen=widen)
+    scored = _scored(mirror, slots, request, qplan, vector, intent_code, goal_vector, allowed)
+    chosen = select(mirror, scored, request, mode=mode, seed=request_seed(request))
+    if len(chosen) < request.k and mode == "ranked" and slots is not None and (
+            subset is None or len(slots) < len(subset)):
+        # the candidates ran short (filters dropped too many): score every row the filters allow
+        scored = _scored(mirror, subset, request, qplan, vector, intent_code, goal_vector, allowed)
+        chosen = select(mirror, scored, request, mode=mode, seed=request_seed(request))
+    return scored, chosen
+
+
+def _scored(
+    mirror: Mirror,
+    slots: np.ndarray | None,
+    request: RecallRequest,
+    qplan: QueryPlan,
+    vector: np.ndarray,
+    intent_code: int,
+    goal_vector: np.ndarray | None,
+    allowed: np.ndarray | None,
+) -> Scored:
     scored = score_slots(mirror, slots, request, qplan, vector, intent_code, goal_vector, allowed)
     if request.same_intent:  # another domain's demonstrations must not steer the model
         scored.score[mirror.intent[scored.slots] != intent_code] = -np.inf
-    return scored, select(mirror, scored, request, mode=mode, seed=request_seed(request))
+    return scored
 
 
 def results(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +23,7 @@ from seer.pool.files import backup_wal, duck_error, truncated
 from seer.pool.models import PoolError
 from seer.pool.rows import COLUMNS, PROVENANCE_DEFAULTS, rows_to_columns, to_param
 from seer.pool.schema import APP, MIGRATIONS, SCHEMA_VERSION, create_meta, read_meta
+from seer.pool.store_review import ReviewQueries
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PoolStore"]
 
@@ -39,7 +40,7 @@ _ADD_TIMES_IN_SUCCESS = (
 )
 
 
-class PoolStore:
+class PoolStore(ReviewQueries):
     """The DuckDB file of one pool. All methods are thread-safe; every write is one transaction."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, label: str, meta: dict[str, str]):
@@ -50,6 +51,10 @@ class PoolStore:
         self.embedder_id = meta["embedder_id"]
         self.dim = int(meta["dim"])
         self.lock = threading.RLock()
+        # point reads on the recall path (display texts, cached embeddings) use their own connection, so a
+        # write transaction (a counter flush, a record) never makes a recall wait
+        self._reader = con.cursor()
+        self._read_lock = threading.Lock()
 
     # ----------------------------------------------------------------- opening
     @classmethod
@@ -160,7 +165,8 @@ class PoolStore:
         return int(self.meta["schema_version"])
 
     def close(self) -> None:
-        with self.lock:
+        with self.lock, self._read_lock:
+            self._reader.close()
             self._con.close()
 
     # ------------------------------------------------------------------ writes
@@ -180,6 +186,11 @@ class PoolStore:
         row = self._con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
         return str(row[0]) if row else ""
 
+    def next_seq(self) -> int:
+        """The seq the next inserted row gets (every seq ever given is below it)."""
+        with self.lock:
+            return int(self._meta_value("next_seq"))
+
     def _reserve_seqs(self, con: duckdb.DuckDBPyConnection, n: int) -> int:
         """Reserve n sequence numbers inside the current transaction; returns the first."""
         first = int(con.execute("SELECT value FROM meta WHERE key = 'next_seq'").fetchone()[0])  # type: ignore[index]
@@ -187,29 +198,27 @@ class PoolStore:
         return first
 
     def insert_rows(
-        self, rows: Sequence[dict[str, Any]], *, credit: Iterable[int] = ()
+        self, rows: Sequence[dict[str, Any]], *, credit: Mapping[int, int] | None = None
     ) -> list[dict[str, Any]]:
         """Insert experience rows (dicts keyed by COLUMNS but ``seq``) in one transaction that numbers
-        them and adds 1 to times_in_success of each seq in ``credit``; returns the rows with their seq."""
+        them and adds ``credit[seq]`` to times_in_success of each credited seq; returns the rows with their
+        seq."""
         with self._write() as con:
-            first = self._reserve_seqs(con, len(rows))
+            first = self._reserve_seqs(con, len(rows)) if rows else 0
             numbered = [dict(row, seq=first + i) for i, row in enumerate(rows)]
             if len(numbered) > 256:
                 self._insert_columns(con, rows_to_columns(numbered, self.dim))
-            elif numbered:
-                placeholders = ", ".join("?" for _ in COLUMNS)
-                con.executemany(
-                    f"INSERT INTO experiences ({', '.join(COLUMNS)}) VALUES ({placeholders})",
-                    [[to_param(row[c]) for c in COLUMNS] for row in numbered],
-                )
-            seqs = list(credit)
-            if seqs:
+            elif numbered:  # one multi-row statement: about twice as fast as executemany for a batch
+                placeholders = "(" + ", ".join("?" for _ in COLUMNS) + ")"
                 con.execute(
-                    "UPDATE experiences SET times_in_success = times_in_success + 1 "
-                    "WHERE seq IN (SELECT unnest(?::BIGINT[]))",
-                    [seqs],
+                    f"INSERT INTO experiences ({', '.join(COLUMNS)}) VALUES "
+                    + ", ".join([placeholders] * len(numbered)),
+                    [to_param(row[c]) for row in numbered for c in COLUMNS],
                 )
-        return numbered
+            if credit:
+                self._add_counts_in(con, _ADD_TIMES_IN_SUCCESS, credit)
+        hashes = self.text_hashes([row["norm_task"] for row in numbered])
+        return [dict(row, task_hash=h) for row, h in zip(numbered, hashes, strict=True)]
 
     def insert_columns(self, cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Bulk insert numpy columns (COLUMNS but ``seq``; vectors as 2-D float32 arrays) in one
@@ -220,7 +229,7 @@ class PoolStore:
             first = self._reserve_seqs(con, n)
             cols = dict(cols, seq=np.arange(first, first + n, dtype=np.int64))
             self._insert_columns(con, cols)
-        return cols
+        return dict(cols, task_hash=self.text_hashes(list(cols["norm_task"])))
 
     def _insert_columns(self, con: duckdb.DuckDBPyConnection, cols: dict[str, np.ndarray]) -> None:
         """Fast bulk insert from numpy columns via a registered scan, inside the caller's transaction."""
@@ -280,14 +289,19 @@ class PoolStore:
     def _add_counts(self, statement: str, counts: Mapping[int, int]) -> None:
         if not counts:
             return
+        with self.lock, _transaction(self._con):
+            self._add_counts_in(self._con, statement, counts)
+
+    @staticmethod
+    def _add_counts_in(con: duckdb.DuckDBPyConnection, statement: str, counts: Mapping[int, int]) -> None:
+        """Run a counter statement inside the caller's transaction."""
         seqs = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
         adds = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
-        with self.lock, _transaction(self._con):
-            self._con.register(_COUNTS_VIEW, {"s": seqs, "a": adds})
-            try:
-                self._con.execute(statement)
-            finally:
-                self._con.unregister(_COUNTS_VIEW)
+        con.register(_COUNTS_VIEW, {"s": seqs, "a": adds})
+        try:
+            con.execute(statement)
+        finally:
+            con.unregister(_COUNTS_VIEW)
 
     def checkpoint(self) -> None:
         """Write the WAL into the database file (file size reflects the data)."""
@@ -305,25 +319,41 @@ class PoolStore:
             rows = self._con.execute("SELECT name FROM migrations ORDER BY name").fetchall()
         return [str(r[0]) for r in rows]
 
-    def load_mirror(self, batch: int = 100_000) -> Iterator[dict[str, Any]]:
-        """Columns needed by recall in seq order, in batches (vectors stacked into float32 matrices)."""
-        last = -1
+    def load_mirror(
+        self, batch: int = 100_000, *, vectors: bool = True, after: int = -1
+    ) -> Iterator[dict[str, Any]]:
+        """Columns needed by recall in seq order (seqs above ``after``), in batches; the vectors (stacked
+        into float32 matrices) only with ``vectors``."""
+        last = after
+        vector_columns = ("query_embedding", "trajectory_embedding") if vectors else ()
         while True:
             with self.lock:
                 res = self._con.execute(
-                    f"SELECT {', '.join(_MIRROR_SCALARS)}, "
-                    "query_embedding, trajectory_embedding FROM experiences WHERE seq > ? ORDER BY seq "
-                    f"LIMIT {int(batch)}",
+                    f"SELECT {', '.join(_MIRROR_SCALARS + vector_columns)}, hash(norm_task) AS task_hash "
+                    "FROM experiences WHERE seq > ? "
+                    f"ORDER BY seq LIMIT {int(batch)}",
                     [last],
                 ).fetchnumpy()
             if len(res["seq"]) == 0:
                 return
-            out: dict[str, Any] = {key: np.asarray(res[key]) for key in _MIRROR_SCALARS}
-            for key in ("query_embedding", "trajectory_embedding"):
+            out: dict[str, Any] = {key: np.asarray(res[key]) for key in (*_MIRROR_SCALARS, "task_hash")}
+            for key in vector_columns:
                 out[key] = np.stack(list(res[key])).astype(np.float32, copy=False)
             del res
             last = int(out["seq"][-1])
             yield out
+
+    def vectors(self, seqs: Sequence[int]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """(query, trajectory) vectors of the given seqs."""
+        if not seqs:
+            return {}
+        with self.lock:
+            rows = self._con.execute(
+                "SELECT seq, query_embedding, trajectory_embedding FROM experiences "
+                "WHERE seq IN (SELECT unnest(?::BIGINT[]))",
+                [list(seqs)],
+            ).fetchall()
+        return {int(s): (np.asarray(q, np.float32), np.asarray(t, np.float32)) for s, q, t in rows}
 
     def _select(
         self, where: str, params: Sequence[Any], *, vectors: bool = False, limit: int | None = None
@@ -353,127 +383,39 @@ class PoolStore:
         """Rows (without vectors) of the given ids, in seq order."""
         return self._select("id IN (SELECT unnest(?::VARCHAR[]))", [list(ids)])
 
-    def same_template_task(self, template: str, norm_task: str) -> set[str]:
-        """Ids of the experiences with this template and normalised task text."""
-        with self.lock:
-            rows = self._con.execute(
-                "SELECT id FROM experiences WHERE template = ? AND norm_task = ?", [template, norm_task]
+    def text_hashes(self, texts: Sequence[str]) -> np.ndarray:
+        """DuckDB's hash of each text (as `load_mirror`'s task_hash; the same within one DuckDB version)."""
+        if not texts:
+            return np.zeros(0, np.uint64)
+        with self._read_lock:
+            # fetchall: a result left unread keeps the reader's transaction open (and CHECKPOINT fails)
+            rows = self._reader.execute(
+                "SELECT list_transform(?::VARCHAR[], lambda x: hash(x))", [list(texts)]
             ).fetchall()
-        return {str(r[0]) for r in rows}
+        return np.asarray(rows[0][0], np.uint64)
 
     def display_rows(self, seqs: Sequence[int]) -> dict[int, dict[str, Any]]:
         """task, intent, demo_text, tool_chain (a list), recorder and judge by seq: indexed point lookups."""
         if not seqs:
             return {}
-        with self.lock:
-            fetched = self._con.execute(
-                "SELECT seq, task, intent, demo_text, tool_chain, recorder, judge_kind FROM experiences "
-                "WHERE seq IN (" + ", ".join("?" for _ in seqs) + ")",
-                list(seqs),
-            ).fetchall()
+        select = "SELECT seq, task, intent, demo_text, tool_chain, recorder, judge_kind FROM experiences "
+        with self._read_lock:
+            if len(seqs) <= 64:  # point lookups through the seq index
+                fetched = self._reader.execute(
+                    select + "WHERE seq IN (" + ", ".join("?" for _ in seqs) + ")", list(seqs)).fetchall()
+            else:  # many rows (the pool copy): one join
+                fetched = self._reader.execute(
+                    select + "WHERE seq IN (SELECT unnest(?::BIGINT[]))", [list(seqs)]).fetchall()
         return {
             int(seq): {"task": task, "intent": intent, "demo_text": demo, "tool_chain": json.loads(chain),
                        "recorder": recorder or "", "judge": judge or ""}
             for seq, task, intent, demo, chain, recorder, judge in fetched
         }
 
-    # -------------------------------------------------------------- provenance
-    @staticmethod
-    def _where(ids: Sequence[str] | None, recorder: str | None, status: str | None) -> tuple[str, list[Any]]:
-        clauses, params = ["TRUE"], []
-        for clause, value in (("id IN (SELECT unnest(?::VARCHAR[]))", None if ids is None else list(ids)),
-                              ("recorder = ?", recorder), ("status = ?", status)):
-            if value is not None:
-                clauses.append(clause)
-                params.append(value)
-        return " AND ".join(clauses), params
-
-    def find_ids(
-        self, *, ids: Sequence[str] | None = None, recorder: str | None = None, status: str | None = None
-    ) -> list[str]:
-        """Ids of the experiences matching every given filter (None: any), in seq order."""
-        where, params = self._where(ids, recorder, status)
-        with self.lock:
-            rows = self._con.execute(f"SELECT id FROM experiences WHERE {where} ORDER BY seq",
-                                     params).fetchall()
-        return [str(r[0]) for r in rows]
-
-    def listing(
-        self, *, recorder: str | None = None, status: str | None = None, limit: int = 1000
-    ) -> list[dict[str, Any]]:
-        """Rows (without vectors or steps) matching the filters, newest first, at most ``limit``."""
-        where, params = self._where(None, recorder, status)
-        cols = ("id", "intent", "recorder", "judge_kind", "status", "status_reason", "created_at", "task",
-                "final_answer", "times_recalled")
-        with self.lock:
-            cur = self._con.execute(
-                f"SELECT {', '.join(cols)} FROM experiences WHERE {where} "
-                f"ORDER BY seq DESC LIMIT {int(limit)}",
-                params,
-            )
-            return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
-
-    def set_status(
-        self,
-        ids: Sequence[str],
-        status: str,
-        reason: str,
-        *,
-        quarantine_recorder: str | None = None,
-        release_recorder: str | None = None,
-    ) -> None:
-        """Set the status of experiences and, in the same transaction, put a recorder under standing
-        quarantine (its future records too) or lift it."""
-        with self._write() as con:
-            if ids:
-                con.execute(
-                    "UPDATE experiences SET status = ?, status_reason = ? "
-                    "WHERE id IN (SELECT unnest(?::VARCHAR[]))",
-                    [status, reason, list(ids)],
-                )
-            if quarantine_recorder is not None:
-                con.execute(
-                    "INSERT OR REPLACE INTO quarantined_recorders VALUES (?, ?, ?)",
-                    [quarantine_recorder, reason, datetime.now(UTC).replace(tzinfo=None)],
-                )
-            if release_recorder is not None:
-                con.execute("DELETE FROM quarantined_recorders WHERE recorder = ?", [release_recorder])
-
-    def quarantined_recorders(self) -> dict[str, str]:
-        """Recorders under standing quarantine, with the reason."""
-        with self.lock:
-            rows = self._con.execute("SELECT recorder, reason FROM quarantined_recorders").fetchall()
-        return {str(r): str(why or "") for r, why in rows}
-
-    def counts_per_status(self) -> dict[str, int]:
-        """Number of experiences of each status."""
-        return self._counts("status")
-
-    def counts_per_intent(self) -> dict[str, int]:
-        """Number of experiences of each intent, by intent name."""
-        return self._counts("intent")
-
-    def _counts(self, column: str) -> dict[str, int]:
-        with self.lock:
-            rows = self._con.execute(
-                f"SELECT {column}, count(*) FROM experiences GROUP BY {column} ORDER BY {column}"
-            ).fetchall()
-        return {str(k): int(v) for k, v in rows}
-
-    def usage_totals(self) -> tuple[int, int, int]:
-        """(experiences, sum of times_recalled, sum of times_in_success)."""
-        with self.lock:
-            tot = self._con.execute(
-                "SELECT count(*), coalesce(sum(times_recalled),0), coalesce(sum(times_in_success),0) "
-                "FROM experiences"
-            ).fetchone()
-        assert tot is not None
-        return int(tot[0]), int(tot[1]), int(tot[2])
-
     # ------------------------------------------------------- embedding cache
     def cache_load(self, keys: list[str]) -> dict[str, np.ndarray]:
-        with self.lock:
-            rows = self._con.execute(
+        with self._read_lock:
+            rows = self._reader.execute(
                 "SELECT sha256, vec FROM embedding_cache WHERE sha256 IN ("
                 + ", ".join("?" for _ in keys)
                 + ") AND embedder_id = ?",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
 
 import numpy as np
 
@@ -11,12 +12,15 @@ from seer.pool.store import PoolStore
 
 
 class WriteBehind(threading.Thread):
-    """A daemon thread that writes queued times_recalled increments and embeddings every ``interval`` s."""
+    """A daemon thread that writes queued times_recalled increments and embeddings every ``interval`` s,
+    then runs ``after_flush`` (the pool's periodic index save)."""
 
-    def __init__(self, store: PoolStore, interval: float = 0.5) -> None:
+    def __init__(self, store: PoolStore, interval: float = 0.5,
+                 after_flush: Callable[[], None] | None = None) -> None:
         super().__init__(name=f"seer-pool-writer-{store.label}", daemon=True)
         self.store = store
         self.interval = interval
+        self.after_flush = after_flush
         self.lock = threading.Lock()
         self.recalled: Counter[int] = Counter()
         self.cache: dict[str, np.ndarray] = {}
@@ -36,6 +40,11 @@ class WriteBehind(threading.Thread):
     def run(self) -> None:
         while not self.stop_event.wait(self.interval):
             self.flush()
+            if self.after_flush is not None:
+                try:
+                    self.after_flush()
+                except Exception as exc:  # a failed save is retried at the next tick
+                    self.error = exc
 
     def flush(self) -> None:
         """Write everything queued now."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -100,6 +102,16 @@ def _http_keys(path: Path | None, host: str, allow_open: bool, *, oauth: bool = 
     logging.getLogger("seer").warning("HTTP without API keys: every client that reaches %s can use the pool",
                                       host)
     return None
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM ends the server like Ctrl-C, so the pool is closed (its copies saved) on the way out."""
+    import signal
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 class _LazyGroup(click.Group):
@@ -209,6 +221,14 @@ class _LazyGroup(click.Group):
     help="UNSAFE: run PythonInterpreter without the bubblewrap boundary (its own user and namespaces), with "
     "only an audit hook between model-written code and this server's process, files and environment.",
 )
+@click.option("--candidate-factor", type=click.IntRange(min=1), default=None, metavar="N",
+              help="ANN path (pools above 20,000 experiences): candidates per index = N x k, re-scored "
+              "exactly. Default: seer.pool.ann.DEFAULT_FACTOR, chosen by measurement (docs/results).")
+@click.option("--ann-expansion", type=click.IntRange(min=1), default=None, metavar="N",
+              help="ANN path: the graph search's beam (raised to the candidate count when smaller).")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Intra-op threads of torch (the embedder) and BLAS/OpenMP. Default: SEER_THREADS, else 1: "
+              "concurrent requests run on separate worker threads instead.")
 @click.version_option(package_name="seer-mcp")
 @click.pass_context
 def main(
@@ -232,14 +252,23 @@ def main(
     hold: str,
     allow_unauthenticated_network_access: bool,
     unsafe_python_sandbox: bool,
+    candidate_factor: int | None,
+    ann_expansion: int | None,
+    threads: int | None,
 ) -> None:
     """Serve the ToolQA tools plus stepwise experience recall over MCP (stdio by default)."""
     if ctx.invoked_subcommand is not None:
         return
+    from seer.pool.ann import AnnSettings
+    from seer.pool.threads import limit_threads
     from seer.pool.trust import HoldPolicy, TrustPolicy
     from seer.seer_mcp.server import ServerConfig, build_server
 
     logging.basicConfig(level=log_level, stream=sys.stderr)
+    limit_threads(threads)
+    ann = AnnSettings()
+    ann = replace(ann, candidate_factor=candidate_factor or ann.candidate_factor,
+                  expansion_search=ann_expansion or ann.expansion_search)
     if corpus is not None and not corpus.is_dir():
         raise click.BadParameter(f"{corpus} is not a folder", param_hint="--corpus")
     if corpus is None:
@@ -261,7 +290,7 @@ def main(
                           rate_limits=_rate_limits(rate_limits),
                           trust=TrustPolicy(_names(trusted_recorders), _names(trusted_judges),
                                             cast("HoldPolicy", hold)),
-                          python_isolation="audit-hook" if unsafe_python_sandbox else "namespaces")
+                          python_isolation="audit-hook" if unsafe_python_sandbox else "namespaces", ann=ann)
     server = build_server(config)
     try:
         if http:
@@ -274,7 +303,9 @@ def main(
             server.mcp.run("streamable-http", host=host, port=port, max_sessions=HTTP_MAX_SESSIONS,
                            session_idle_timeout=HTTP_SESSION_IDLE_S)
         else:
-            server.mcp.run("stdio")
+            _stop_on_sigterm()  # uvicorn handles it for HTTP
+            with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C or SIGTERM: a normal end
+                server.mcp.run("stdio")
     finally:
         server.close()  # checkpoints the pool file
     sys.stdout.flush()

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from seer.pool import ExperiencePool, RecallRequest, RecordRequest, import_file, load_embedder
+from seer.pool import AnnSettings, ExperiencePool, RecallRequest, RecordRequest, import_file, load_embedder
 from seer.pool.models import IntentSource, Status
 from seer.pool.trust import LOCAL, TrustPolicy, hold_reason
 
@@ -19,11 +19,12 @@ class PoolService:
     """
 
     def __init__(self, pool: str, embedder: str = "default", seeds: Path | None = None,
-                 policy: TrustPolicy | None = None):
+                 policy: TrustPolicy | None = None, ann: AnnSettings | None = None):
         self.pool_name = pool
         self.embedder_name = embedder
         self.seeds = seeds
         self.policy = policy or TrustPolicy()
+        self.ann = ann
         self._pool: ExperiencePool | None = None
         self._lock = threading.Lock()
 
@@ -32,7 +33,7 @@ class PoolService:
         with self._lock:
             if self._pool is None:
                 embedder = load_embedder(self.embedder_name)
-                self._pool = ExperiencePool.open(self.pool_name, embedder=embedder)
+                self._pool = ExperiencePool.open(self.pool_name, embedder=embedder, ann=self.ann)
                 if self.seeds is not None:  # seed demonstrations (the static baseline); duplicates merge
                     import_file(self._pool, self.seeds)
             return self._pool

@@ -21,7 +21,7 @@ from mcp.server.mcpserver.exceptions import ToolError as MCPToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
-from seer.pool import PoolError, RecallRequest, RecordRequest
+from seer.pool import AnnSettings, PoolError, RecallRequest, RecordRequest
 from seer.pool.home import cache_dir
 from seer.pool.models import MAX_NAME_CHARS, Status
 from seer.pool.trust import ANONYMOUS, LOCAL, TrustPolicy
@@ -81,6 +81,7 @@ class ServerConfig:
     max_clients: int = 1024
     client_idle_ttl_s: float = 3600.0
     trust: TrustPolicy = field(default_factory=TrustPolicy)  # trusted recorders/judges, hold policy
+    ann: AnnSettings = field(default_factory=AnnSettings)  # candidate budget of the pool's ANN path
 
 
 def instructions() -> str:
@@ -274,7 +275,7 @@ def build_server(config: ServerConfig, *, pool_service: PoolService | None = Non
         config.max_clients,
         config.client_idle_ttl_s,
     )
-    pools = pool_service or PoolService(config.pool, config.embedder, config.seeds, config.trust)
+    pools = pool_service or PoolService(config.pool, config.embedder, config.seeds, config.trust, config.ann)
     security = http_security(config.keys, config.oauth, config.public_url)  # the SDK's bearer middleware
     auth = bool(security)
     limiter = RateLimiter(config.rate_limits)  # per key: one client cannot flood the pool or starve others

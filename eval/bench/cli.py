@@ -54,10 +54,13 @@ def bench() -> None:
 @click.option("--markdown", "as_markdown", is_flag=True, help="Print Markdown tables.")
 @click.option("--mcp/--no-mcp", default=True, show_default=True,
               help="Also recall and record through a real MCP client over HTTP.")
+@click.option("--baseline", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="An earlier result (JSON from --save) whose rows are printed beside this run's, marked "
+              "'baseline'.")
 def recall_command(sizes: str, scan_only_sizes: str, repeats: int, questions_dir: Path | None, vectors: str,
                    factors: str, embedder: str, threads: int, embed_threads: str, reference_max: int,
                    max_rss_gb: float, save: Path | None, workdir: Path | None, as_json: bool,
-                   as_markdown: bool, mcp: bool) -> None:
+                   as_markdown: bool, mcp: bool, baseline: Path | None) -> None:
     """Recall at growing pool sizes, measured fairly: held-out real ToolQA questions as queries (k=4,
     hybrid, a mid-task step); the shipped path with recall@k against the exact answer beside it; the exact
     path; an ANN candidate-factor sweep; numpy's brute-force scan (the physical limit); a port of the
@@ -105,6 +108,8 @@ def recall_command(sizes: str, scan_only_sizes: str, repeats: int, questions_dir
     if as_json:
         click.echo(json.dumps(result, indent=1))
         return
+    if baseline is not None:
+        result = dict(result, baseline=json.loads(baseline.read_text()))
     if as_markdown:
         click.echo(recall_report.markdown(result))
         return
@@ -115,6 +120,28 @@ def recall_command(sizes: str, scan_only_sizes: str, repeats: int, questions_dir
         for row in rows:
             table.add_row(*row)
         report.console().print(report.unclipped(table))
+
+
+@bench.command("mcp-writes")
+@click.option("--pool", "pool_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The pool file to record into (e.g. one built by `bench recall --workdir`).")
+@click.option("--clients", default=8, show_default=True, help="Concurrent MCP clients.")
+@click.option("--records", "per_client", default=25, show_default=True, help="Records per client.")
+@click.option("--embedder", default="default", show_default=True,
+              help="The server's embedder (the pool's own: default (MiniLM) or hash).")
+@click.option("--questions", "questions_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="ToolQA question folder (easy/, hard/); default: the shared copy.")
+@click.option("--in-process", is_flag=True, help="Threads calling the pool directly instead of MCP clients.")
+def mcp_writes_command(pool_path: Path, clients: int, per_client: int, embedder: str,
+                       questions_dir: Path | None, in_process: bool) -> None:
+    """Records per second over MCP (HTTP) with several clients recording at once into POOL (JSON)."""
+    from seer.eval.bench.mcp_writes import measure_mcp_writes, measure_pool_writes
+    from seer.eval.bench.workload import DEFAULT_QUESTIONS, load_probes
+
+    probes = load_probes(questions_dir or DEFAULT_QUESTIONS)
+    measure = measure_pool_writes if in_process else measure_mcp_writes
+    result = measure(pool_path, probes, clients=clients, per_client=per_client, embedder=embedder)
+    click.echo(json.dumps(result, indent=1))
 
 
 @bench.command("recall-quality")

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,17 +36,18 @@ def exact_scan(pool: ExperiencePool) -> Iterator[None]:
 
 
 @contextmanager
-def candidate_factor(factor: int) -> Iterator[None]:
-    """Run the pool's ANN path with another candidate factor (candidates per index = factor × k). The
-    pool's API takes no factor, so this swaps the module default for the duration."""
-    from seer.pool import recall as pool_recall
-
-    saved = pool_recall.DEFAULT_FACTOR
-    pool_recall.DEFAULT_FACTOR = factor
+def candidate_factor(pool: ExperiencePool, factor: int) -> Iterator[None]:
+    """Run the pool's ANN path with another candidate factor (candidates per index = factor × k)."""
+    saved = pool.ann_settings
+    pool.ann_settings = replace(saved, candidate_factor=factor)
+    if pool.ann is not None:
+        pool.ann.settings = pool.ann_settings
     try:
         yield
     finally:
-        pool_recall.DEFAULT_FACTOR = saved
+        pool.ann_settings = saved
+        if pool.ann is not None:
+            pool.ann.settings = saved
 
 
 def cold_fetch(pool: ExperiencePool) -> None:
@@ -131,20 +133,24 @@ def records(pool: ExperiencePool, probes: Sequence[Probe], *, warm: bool) -> dic
             "p50_ms": latency(times)["p50"], "stored": stored}
 
 
-def open_probe(path: Path, *, persisted: bool) -> dict[str, float]:
-    """Open the pool in a fresh process (persisted ANN index, or rebuilt): seconds and peak RSS (MB)."""
+def open_probe(path: Path, *, persisted: bool) -> dict[str, Any]:
+    """Open the pool in a fresh process: seconds, peak RSS (MB), where the vectors came from and how the
+    ANN index came to be. ``persisted``: with the vector copy and the saved index; else everything from
+    DuckDB and the index rebuilt (the pool before either was kept)."""
     # peak RSS from /proc (VmHWM): ru_maxrss would carry this (large) process's peak across fork + exec
     code = ("import json,re,sys,time\n"
             "from seer.pool import ExperiencePool\n"
             "t=time.perf_counter()\n"
-            "p=ExperiencePool.open(sys.argv[1], intent_labels=None, persist_ann=sys.argv[2]=='1')\n"
+            "keep=sys.argv[2]=='1'\n"
+            "p=ExperiencePool.open(sys.argv[1], intent_labels=None, persist_ann=keep, vector_copy=keep)\n"
             "s=time.perf_counter()-t\n"
             "hwm=int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))\n"
-            "print(json.dumps({'s':round(s,2),'rss_mb':round(hwm/1024,1),'ann':p.ann is not None}))\n"
+            "print(json.dumps({'s':round(s,2),'rss_mb':round(hwm/1024,1),'ann':p.ann is not None,\n"
+            "                  'opened_from':p.opened_from,'ann_origin':p.ann_origin}))\n"
             "p.close()\n")
     out = subprocess.run([sys.executable, "-c", code, str(path), "1" if persisted else "0"],
                          capture_output=True, text=True, check=True)
-    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
 

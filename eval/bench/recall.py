@@ -27,6 +27,8 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -186,7 +188,8 @@ def build(n: int, path: Path, embedder: Embedder, bases: Bases | None, cfg: Benc
     time (s, the ANN build included once n crosses the threshold)."""
     for p in (path, Path(str(path) + ".wal")):
         p.unlink(missing_ok=True)
-    shutil.rmtree(path.with_name(path.name + ".ann"), ignore_errors=True)
+    for folder in (".ann", ".vectors"):  # the persisted index and vector copy of an earlier run
+        shutil.rmtree(path.with_name(path.name + folder), ignore_errors=True)
     rng = np.random.default_rng(cfg.seed)
     pool = ExperiencePool.create(path, embedder, intent_labels=None)
     matrix = np.empty((n, embedder.dim), np.float32)
@@ -222,6 +225,46 @@ def _random_presets(
     return requests, presets
 
 
+def _timed_paths(pool: ExperiencePool, matrix: np.ndarray, process: Sequence[RecallRequest],
+                 vectors: np.ndarray, factors: Sequence[int], k: int
+                 ) -> tuple[dict[str, list[float]], dict[str, list[list[str]]]]:
+    """Each query through numpy's scan, the exact path, the shipped path and each candidate factor: times
+    (ms) and ids per path. Paths are timed query by query, round-robin, so a shift in the machine's load
+    hits them alike; the order is shuffled for each query (seeded), so no path always runs right after a
+    scan that evicts the caches."""
+    t: dict[str, list[float]] = {"numpy": [], "exact": [], "exact_warm": [], "fetch": [], "default": []}
+    got: dict[str, list[list[str]]] = {"exact": [], "default": []}
+    for f in factors:
+        t[f"f{f}"], got[f"f{f}"] = [], []
+
+    def run_numpy(req: RecallRequest, vec: np.ndarray) -> None:
+        t["numpy"] += numpy_scan(matrix, vec[None, :], k)
+
+    def run_exact(req: RecallRequest, vec: np.ndarray) -> None:
+        with exact_scan(pool):
+            cold_ms, ids = recall_once(pool, req, cold=True)
+            warm_ms, _ = recall_once(pool, req, cold=False)  # the same again: the rows' texts in memory
+        t["exact"].append(cold_ms)
+        t["exact_warm"].append(warm_ms)
+        t["fetch"].append(cold_ms - warm_ms)
+        got["exact"].append(ids)
+
+    def run_ann(key: str, factor: int | None) -> Callable[[RecallRequest, np.ndarray], None]:
+        def run(req: RecallRequest, vec: np.ndarray) -> None:
+            with candidate_factor(pool, factor) if factor else nullcontext():
+                ms, ids = recall_once(pool, req, cold=True)
+            t[key].append(ms)
+            got[key].append(ids)
+        return run
+
+    paths = [run_numpy, run_exact, run_ann("default", None), *(run_ann(f"f{f}", f) for f in factors)]
+    order = np.random.default_rng(0)
+    for req, vec in zip(process, vectors, strict=True):
+        for i in order.permutation(len(paths)):
+            paths[i](req, vec)
+    return t, got
+
+
 def bench_size(
     n: int,
     *,
@@ -247,31 +290,11 @@ def bench_size(
     pool.cache.embed([query_text(r) for r in goal + random_reqs])
     timed_recalls(pool, process[:5])  # warm-up: first calls into DuckDB, numpy and usearch
     row["ann"] = pool.ann is not None
+    row["ann_settings"] = asdict(pool.ann_settings)
 
-    # Paths are timed query by query, round-robin, so a shift in the machine's load hits them alike.
     progress(f"n={n:,}: recall, query by query (numpy, exact, shipped, each candidate factor)")
     factors = cfg.factors if row["ann"] else ()
-    t: dict[str, list[float]] = {"numpy": [], "exact": [], "exact_warm": [], "fetch": [], "default": []}
-    got: dict[str, list[list[str]]] = {"exact": [], "default": []}
-    for f in factors:
-        t[f"f{f}"], got[f"f{f}"] = [], []
-    for req, vec in zip(process, vectors, strict=True):
-        t["numpy"] += numpy_scan(matrix, vec[None, :], k)
-        with exact_scan(pool):
-            cold_ms, ids = recall_once(pool, req, cold=True)
-            warm_ms, _ = recall_once(pool, req, cold=False)  # the same again: the rows' texts in memory
-        t["exact"].append(cold_ms)
-        t["exact_warm"].append(warm_ms)
-        t["fetch"].append(cold_ms - warm_ms)
-        got["exact"].append(ids)
-        ms, ids = recall_once(pool, req, cold=True)
-        t["default"].append(ms)
-        got["default"].append(ids)
-        for f in factors:
-            with candidate_factor(f):
-                ms, ids = recall_once(pool, req, cold=True)
-            t[f"f{f}"].append(ms)
-            got[f"f{f}"].append(ids)
+    t, got = _timed_paths(pool, matrix, process, vectors, factors, k)
     del matrix
     for key in ("numpy", "exact", "exact_warm", "default"):
         row[key] = latency(t[key])
@@ -287,7 +310,7 @@ def bench_size(
             _, exact_goal = timed_recalls(pool, goal)
             _, exact_random = timed_recalls(pool, random_reqs)
         for f in factors:
-            with candidate_factor(f):
+            with candidate_factor(pool, f):
                 _, got_goal = timed_recalls(pool, goal)
                 _, got_random = timed_recalls(pool, random_reqs)
             row["sweep"].append({"factor": f, **latency(t[f"f{f}"]),
@@ -340,6 +363,7 @@ def bench_size(
     progress(f"n={n:,}: opening the file in a fresh process")
     opened = open_probe(path, persisted=True)
     row["open_s"], row["open_rss_mb"] = opened["s"], opened["rss_mb"]
+    row["opened_from"], row["ann_origin"] = opened.get("opened_from"), opened.get("ann_origin")
     row["open_persisted_ann_s"] = opened["s"] if opened.get("ann") else None
     row["open_rebuild_ann_s"] = open_probe(path, persisted=False)["s"] if opened.get("ann") else None
 
@@ -367,6 +391,7 @@ def scan_only(n: int, embedder_dim: int, split: Split, bases: Bases | None, vect
                 else synthetic_columns(rng, start, m, embedder_dim))
         cols |= {name: np.full(m, value, dtype=object) for name, value in PROVENANCE_DEFAULTS.items()}
         cols["seq"] = np.arange(start + 1, start + m + 1, dtype=np.int64)
+        cols["task_hash"] = np.zeros(m, np.uint64)  # dedup's, unused by recall
         mirror.append_stored(cols)
         progress(f"n={n:,} (scan only): {start + m:,} rows in memory")
         del cols

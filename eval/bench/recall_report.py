@@ -26,6 +26,17 @@ def _num(value: Any, digits: int = 1) -> str:
     return f"{value:,}"
 
 
+def _path(row: dict[str, Any]) -> str:
+    """The shipped path of a size with its candidate budget (results before settings existed: factor 25)."""
+    if not row["ann"]:
+        return "exact"
+    ann = row.get("ann_settings")
+    if ann is None:  # before AnnSettings: factor 25, the search beam fixed at 64
+        return "ANN (factor 25, expansion 64)"
+    count = max(ann["candidate_factor"] * row.get("k", 4), 64)
+    return f"ANN (factor {ann['candidate_factor']}, expansion {max(ann['expansion_search'], count)})"
+
+
 def latency_table(result: dict[str, Any]) -> Table:
     """Recall latency per size: the shipped path with its recall@k, the exact path, numpy's scan, the port."""
     k = result["setup"]["k"]
@@ -33,7 +44,7 @@ def latency_table(result: dict[str, Any]) -> Table:
               "numpy f32 scan p50 ms", "reference port p50 ms", "port ÷ exact", "port ÷ shipped"]
     rows = []
     for r in result["sizes"]:
-        rows.append([f"{r['n']:,}", "ANN" if r["ann"] else "exact", _pair(r["default"]),
+        rows.append([f"{r['n']:,}", _path(r), _pair(r["default"]),
                      f"{r['recall_at_k']:.2f}", _pair(r["exact"]), _ms(r["numpy"]), _ms(r.get("reference")),
                      _num(r.get("speedup_vs_exact")), _num(r.get("speedup"))])
     for r in result.get("scan_only", []):
@@ -81,7 +92,8 @@ def write_table(result: dict[str, Any]) -> Table:
     """Writes at size n and opening the file."""
     header = ["n", "bulk insert rows/s", "record/s (embedding inside)", "record/s (texts pre-embedded)",
               "record p50 ms (emb. / pre-emb.)", "MCP record/s (1 client)", "open s (persisted ANN)",
-              "open s (ANN rebuilt)", "open peak RSS MB", "bytes / experience", "bench peak RSS MB"]
+              "open s (ANN rebuilt)", "open peak RSS MB", "bytes / experience", "bench peak RSS MB",
+              "opened from"]
     rows = []
     for r in result["sizes"]:
         mcp = r.get("mcp") or {}
@@ -90,7 +102,8 @@ def write_table(result: dict[str, Any]) -> Table:
                      f"{_num(r['record_cold']['p50_ms'])} / {_num(r['record_warm']['p50_ms'])}",
                      _num(mcp.get("record_per_s"), 2), _num(r["open_persisted_ann_s"] or r["open_s"], 2),
                      _num(r["open_rebuild_ann_s"], 2), _num(r["open_rss_mb"], 0),
-                     _num(r["bytes_per_experience"], 0), _num(r["peak_rss_mb"], 0)])
+                     _num(r["bytes_per_experience"], 0), _num(r["peak_rss_mb"], 0),
+                     r.get("opened_from", "database")])
     return ("Writes at size n, opening the file", header, rows)
 
 
@@ -102,9 +115,21 @@ def embedding_table(result: dict[str, Any]) -> Table:
 
 
 def tables(result: dict[str, Any]) -> list[Table]:
-    """Every table of a result, in reading order."""
-    return [latency_table(result), sweep_table(result), time_table(result), write_table(result),
-            embedding_table(result)]
+    """Every table of a result, in reading order; with a ``baseline`` result, its rows beside this run's
+    (marked in the first column)."""
+    makers = [latency_table, sweep_table, time_table, write_table, embedding_table]
+    out = [make(result) for make in makers]
+    base = result.get("baseline")
+    if base is None:
+        return out
+    merged = []
+    for (title, header, rows), (_, base_header, base_rows) in zip(out, (make(base) for make in makers),
+                                                                    strict=True):
+        if base_header != header:  # a column added since: leave the baseline's cells blank there
+            base_rows = [[row[base_header.index(h)] if h in base_header else "" for h in header]
+                         for row in base_rows]
+        merged.append((title, header, rows + [[f"{row[0]} (baseline)", *row[1:]] for row in base_rows]))
+    return merged
 
 
 def markdown(result: dict[str, Any]) -> str:

@@ -81,8 +81,6 @@ def test_port_keeps_the_reference_quirks() -> None:
 
 
 def test_ann_recall_is_measured_against_the_exact_answer(tmp_path: Path) -> None:
-    from seer.pool import recall as pool_recall
-
     pool, _, _ = _pool_and_port(tmp_path, 1500, threshold=200)
     try:
         assert pool.ann is not None
@@ -92,9 +90,9 @@ def test_ann_recall_is_measured_against_the_exact_answer(tmp_path: Path) -> None
         with exact_scan(pool):
             _, exact = timed_recalls(pool, reqs)
         assert pool.ann_threshold == 200
-        with candidate_factor(10_000):  # every row a candidate: the approximate answer is the exact one
+        with candidate_factor(pool, 10_000):  # every row a candidate: the approximate answer is the exact one
             _, wide = timed_recalls(pool, reqs)
-        assert pool_recall.DEFAULT_FACTOR != 10_000
+        assert pool.ann_settings.candidate_factor != 10_000
         assert mean_recall_at_k(wide, exact, 4) == 1.0
         _, shipped = timed_recalls(pool, reqs)
         assert 0.0 <= mean_recall_at_k(shipped, exact, 4) <= 1.0

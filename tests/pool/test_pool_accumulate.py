@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from seer.pool import Capacity, ExperiencePool, HashEmbedder, RecallRequest, RecordRequest, Step
+from tests.pool.conftest import steps_for
 
 
 def test_only_successes_stored_and_error_steps_dropped(pool: ExperiencePool) -> None:
@@ -67,6 +70,30 @@ def test_capacity_evicts_least_useful_then_oldest(tmp_path: Path, record) -> Non
         pool.close()
 
 
+def test_a_record_evicts_a_bounded_number_and_prune_the_rest(tmp_path: Path, record) -> None:  # type: ignore[no-untyped-def]
+    """A pool opened with limits far below its size shrinks by at most max_evict_per_write per record."""
+    from seer.eval.bench.recall import synthetic_columns
+
+    path = tmp_path / "big.duckdb"
+    pool = ExperiencePool.open(path, HashEmbedder(), intent_labels=None)
+    pool.bulk_insert(synthetic_columns(np.random.default_rng(0), 0, 300, 384))
+    pool.close()
+    small = Capacity(per_intent=1_000, total=100, max_evict_per_write=4)
+    pool = ExperiencePool.open(path, HashEmbedder(), intent_labels=None, capacity=small)
+    try:
+        out = pool.record(RecordRequest(task="flight question zulu", intent="flight", success=True,
+                                        judge="exact", steps=[Step(tool="LoadDB", arguments={"db": "f"})]))
+        assert out.stored and "evicted 4 least useful" in out.reason
+        assert pool.count() == 300 + 1 - 4
+        assert pool.prune()["count"] == 100  # the explicit prune applies the limits in full
+    finally:
+        pool.close()
+
+
+def test_default_capacity_fits_a_million() -> None:
+    assert Capacity().total >= 1_000_000 and Capacity().max_evict_per_write <= 64
+
+
 def test_forget_and_prune(pool: ExperiencePool, record) -> None:  # type: ignore[no-untyped-def]
     a = record(pool, "coffee price on monday", "coffee", ["SQLInterpreter", "Finish"])
     assert pool.forget(a) and not pool.forget(a)
@@ -91,3 +118,24 @@ def test_forget_and_prune(pool: ExperiencePool, record) -> None:  # type: ignore
     assert result["merged"] == 1 and pool.count() == 1
     kept = pool.get("x0")
     assert kept is not None and kept.times_recalled == 3
+
+
+def test_same_normalised_task_is_a_duplicate_without_a_table_scan(tmp_path: Path, record) -> None:  # type: ignore[no-untyped-def]
+    """With a cosine no pair reaches, only the normalised task text makes a duplicate: the mirror's task
+    hashes decide it, for rows recorded now and rows loaded from the file alike."""
+    path = tmp_path / "text.duckdb"
+    strict = Capacity(dedup_cosine=1.01)
+    pool = ExperiencePool.open(path, HashEmbedder(), intent_labels=None, capacity=strict)
+    try:
+        first = record(pool, "How late was flight AA1?", "flight", ["LoadDB", "Finish"])
+        assert record(pool, "how late was flight aa1", "flight", ["LoadDB", "Finish"]) is None
+        assert record(pool, "how late was flight AA2", "flight", ["LoadDB", "Finish"]) is not None
+    finally:
+        pool.close()
+    pool = ExperiencePool.open(path, HashEmbedder(), intent_labels=None, capacity=strict)
+    try:
+        out = pool.record(RecordRequest(task="HOW LATE WAS FLIGHT AA1 ?", intent="flight", success=True,
+                                        judge="exact", steps=steps_for(["LoadDB", "Finish"], "again")))
+        assert not out.stored and out.merged_into == first
+    finally:
+        pool.close()

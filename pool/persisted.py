@@ -1,0 +1,188 @@
+"""What a pool keeps next to its file and how it comes back on open: the vector and display copy
+(`seer.pool.snapshot`) and the ANN index with its watermark (`seer.pool.ann`). Opening loads both and
+catches them up with the file, never rebuilding what is still good; the writer thread extends the copy and
+saves the index as rows are committed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seer.pool.ann import AnnIndex, AnnSettings
+from seer.pool.mirror import Mirror
+from seer.pool.snapshot import VectorSnapshot
+from seer.pool.store import PoolStore
+
+ANN_SAVE_INTERVAL_S = 30.0  # persist a changed index at least this often (a crash costs a catch-up of those)
+
+
+class PoolFiles:
+    """The persisted copies of an :class:`~seer.pool.experience_pool.ExperiencePool` (a mixin: it uses the
+    pool's store, mirror, lock and settings)."""
+
+    store: PoolStore
+    mirror: Mirror
+    lock: threading.RLock
+    ann: AnnIndex | None
+    ann_settings: AnnSettings
+    ann_threshold: int
+    persist_ann: bool
+    ann_origin: dict[str, Any]
+    opened_from: str
+    _snapshot: VectorSnapshot | None
+    _ann_saved_at: float
+
+    def _append_mirror(self, cols: dict[str, Any], *, index: bool = True) -> None:
+        raise NotImplementedError
+
+    def _ann_folder(self) -> Path:
+        return self.store.path.with_name(self.store.path.name + ".ann")
+
+    def _ann_identity(self) -> dict[str, Any]:
+        """What a saved index must have been built for: this pool file (its creation time) and embedder."""
+        return {"pool_created_at": self.store.meta.get("created_at"), "embedder": self.store.embedder_id}
+
+    def _load(self) -> None:
+        self.mirror = Mirror(self.store.dim)
+        self.mirror.reserve(self.store.count())
+        if not self._load_from_copy():
+            self.mirror = Mirror(self.store.dim)
+            self.mirror.reserve(self.store.count())
+            for cols in self.store.load_mirror():
+                self._append_mirror(cols, index=False)
+            self.opened_from = "database"
+            self._rewrite_copy()
+        self.ann = None
+        self._maybe_build_ann()
+
+    def _load_from_copy(self) -> bool:
+        """Fill the mirror with the database's scalar columns and the vector copy's matrices (rows after its
+        watermark from the database); False when there is no usable copy or a sampled row disagrees."""
+        snap = self._snapshot.load(self._ann_identity()) if self._snapshot is not None else None
+        if snap is None or self._snapshot is None:
+            return False
+        copy_seqs, matrices = snap
+        watermark, dim = self._snapshot.watermark, self.store.dim
+        if watermark >= self.store.next_seq():  # made from a later state: the file was restored from a backup
+            return False
+        for cols in self.store.load_mirror(vectors=False):
+            seqs = cols["seq"]
+            pos = np.minimum(np.searchsorted(copy_seqs, seqs), len(copy_seqs) - 1)
+            found = copy_seqs[pos] == seqs
+            if not bool(np.all(found | (seqs > watermark))):
+                return False  # a row the copy should hold is not there
+            fetched = self.store.vectors([int(x) for x in seqs[~found]])
+            for key, column in (("query_embedding", 0), ("trajectory_embedding", 1)):
+                name = "query" if column == 0 else "trajectory"
+                if found.all() and pos[-1] - pos[0] == len(pos) - 1:
+                    cols[key] = matrices[name][pos[0] : pos[-1] + 1]  # contiguous: a view of the file
+                else:
+                    out = np.empty((len(seqs), dim), np.float32)
+                    out[found] = matrices[name][pos[found]]
+                    for i in np.flatnonzero(~found):
+                        out[i] = fetched[int(seqs[i])][column]
+                    cols[key] = out
+            self._append_mirror(cols, index=False)
+        if not self._copy_agrees():
+            return False
+        self.opened_from = "vector copy"
+        if self._snapshot.count > 2 * max(self.mirror.live, 1024):  # mostly deleted rows: write it anew
+            self._rewrite_copy()
+        return True
+
+    def _copy_agrees(self, sample: int = 8) -> bool:
+        """Whether sampled mirror rows have the database's vectors."""
+        m = self.mirror
+        slots = np.flatnonzero(m.alive[: m.n])
+        if len(slots) == 0:
+            return True
+        picked = np.random.default_rng().choice(slots, min(sample, len(slots)), replace=False)
+        seqs = [int(m.seq[s]) for s in picked]
+        stored = self.store.vectors(seqs)
+        assert self._snapshot is not None
+        copied, truth = self._snapshot.display(seqs), self.store.display_rows(seqs)
+        if any(seq in copied and copied[seq] != truth.get(seq) for seq in seqs):
+            return False
+        return all(
+            int(m.seq[s]) in stored
+            and np.allclose(stored[int(m.seq[s])][0], m.vec["query"][s], atol=1e-6)
+            and np.allclose(stored[int(m.seq[s])][1], m.vec["trajectory"][s], atol=1e-6)
+            for s in picked
+        )
+
+    def _rewrite_copy(self) -> None:
+        if self._snapshot is None:
+            return
+        m = self.mirror
+        live = np.flatnonzero(m.alive[: m.n])
+        if len(live) == 0:
+            self._snapshot.clear()
+            return
+        seqs = m.seq[live]
+        self._snapshot.rewrite(seqs, {c: m.vec[c][live] for c in ("query", "trajectory")},
+                               self.store.display_rows(seqs.tolist()), self._ann_identity())
+
+    def _append_copy(self) -> None:
+        """Add the rows committed since the copy's watermark to the vector copy."""
+        if self._snapshot is None:
+            return
+        with self.lock:
+            m = self.mirror
+            new = np.flatnonzero(m.alive[: m.n] & (m.seq[: m.n] > self._snapshot.watermark))
+            if len(new) == 0:
+                return
+            seqs = m.seq[new].copy()
+            vectors = {c: m.vec[c][new] for c in ("query", "trajectory")}
+        displays = self.store.display_rows(seqs.tolist())
+        keep = np.array([int(s) in displays for s in seqs], bool)  # deleted meanwhile: left out
+        self._snapshot.append(seqs[keep], {c: v[keep] for c, v in vectors.items()}, displays,
+                              self._ann_identity())
+
+    def _maybe_build_ann(self) -> None:
+        """Above the threshold: load the saved index and catch it up with the pool, else build it."""
+        if self.ann is not None or self.mirror.live < self.ann_threshold:
+            return
+        if self.persist_ann:
+            ann = AnnIndex.load(self._ann_folder(), self._ann_identity(), self.store.dim, self.ann_settings)
+            # an index made from a later state of the file (restored from a backup) may hold reused seqs
+            fresh = ann is not None and ann.watermark < self.store.next_seq()
+            if ann is not None and fresh and ann.agrees_with(self.mirror):
+                added, removed = ann.catch_up(self.mirror)
+                self.ann = ann
+                self.ann_origin = {"origin": "loaded", "caught_up": added, "removed": removed}
+                return
+        ann = AnnIndex(self.store.dim, self.ann_settings)
+        ann.add(self.mirror, np.flatnonzero(self.mirror.alive[: self.mirror.n]))
+        self.ann = ann
+        self.ann_origin = {"origin": "built", "caught_up": 0, "removed": 0}
+
+    def _recall_ann(self) -> AnnIndex | None:
+        """The ANN index once the pool is large enough to use it (built on first need), else None."""
+        if self.mirror.live < self.ann_threshold:
+            return None
+        self._maybe_build_ann()
+        return self.ann
+
+    def save_ann(self) -> None:
+        """Persist the ANN index next to the pool file with its watermark (on open it is loaded and caught
+        up with the rows written since, never rebuilt)."""
+        with self.lock:
+            if self.ann is not None and self.persist_ann:
+                self.ann.save(self._ann_folder(), self._ann_identity())
+            self._ann_saved_at = time.monotonic()
+
+    def _persist(self) -> None:
+        """The writer thread's tick: append new rows to the vector copy; persist a changed index every
+        `save_every` changed rows or ANN_SAVE_INTERVAL_S."""
+        self._append_copy()
+        ann = self.ann
+        if ann is None or not self.persist_ann or ann.changed == 0:
+            return
+        due = time.monotonic() - self._ann_saved_at >= ANN_SAVE_INTERVAL_S
+        if due or ann.changed >= self.ann_settings.save_every:
+            self.save_ann()
