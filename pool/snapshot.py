@@ -103,8 +103,13 @@ class VectorSnapshot:
             if self.count == 0 or not self._file("manifest.json").exists():
                 self._rewrite(seqs, vectors, displays, identity)
                 return
-            if int(seqs[0]) <= self.watermark:
-                raise ValueError("snapshot rows must come in seq order")
+            fresh = seqs > self.watermark
+            if not fresh.all():  # a concurrent caller copied these rows first (copied rows never change)
+                if np.any(np.diff(fresh.astype(np.int8)) < 0):
+                    raise ValueError("snapshot rows must come in seq order")
+                if not fresh.any():
+                    return
+                seqs, vectors = seqs[fresh], {c: v[fresh] for c, v in vectors.items()}
             self._write_at(self.count, seqs, vectors, displays)
             self._commit(self.count + len(seqs), int(seqs[-1]), identity)
             self._map_display(np.fromfile(self._file("seq.i64"), np.int64, count=self.count))

@@ -13,6 +13,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from seer.pool import ExperiencePool, HashEmbedder, RecallRequest, Step
 
@@ -183,3 +184,34 @@ def test_copies_newer_than_a_restored_file_are_not_trusted(tmp_path: Path) -> No
         assert pool.count() == 800 and pool.ann is not None and len(pool.ann) == 800
     finally:
         pool.close()
+
+
+def test_vector_copy_appends_are_idempotent_for_concurrent_callers(tmp_path: Path) -> None:
+    """The writer thread and an explicit flush can both copy the rows committed since the watermark: the
+    second finds them copied and adds nothing (it used to fail with "rows must come in seq order")."""
+    from seer.pool.mirror import COLUMNS
+    from seer.pool.snapshot import VectorSnapshot
+
+    identity = {"pool": "x"}
+    copy = VectorSnapshot(tmp_path / "copy", 4)
+    rng = np.random.default_rng(0)
+
+    def rows(first: int, n: int) -> tuple[np.ndarray, dict[str, np.ndarray], dict[int, dict[str, str]]]:
+        seqs = np.arange(first, first + n, dtype=np.int64)
+        vectors = {c: rng.random((n, 4)).astype(np.float32) for c in COLUMNS}
+        return seqs, vectors, {int(s): {"task": f"t{s}"} for s in seqs}
+
+    copy.append(*rows(1, 3), identity)
+    seqs, vectors, displays = rows(4, 3)
+    copy.append(seqs, vectors, displays, identity)
+    copy.append(seqs, vectors, displays, identity)  # the same rows again: nothing added
+    overlap = rows(5, 3)  # rows 5, 6 copied already, 7 new
+    copy.append(*overlap, identity)
+    assert (copy.count, copy.watermark) == (7, 7)
+    assert copy.display([7])[7] == {"task": "t7"}
+    loaded = VectorSnapshot(tmp_path / "copy", 4).load(identity)
+    assert loaded is not None and loaded[0].tolist() == list(range(1, 8))
+    assert np.allclose(loaded[1]["query"][6], overlap[1]["query"][2])
+    with pytest.raises(ValueError, match="seq order"):
+        copy.append(np.array([9, 3], np.int64), {c: rng.random((2, 4)).astype(np.float32) for c in COLUMNS},
+                    {9: {"task": "t9"}, 3: {"task": "t3"}}, identity)
