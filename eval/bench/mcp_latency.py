@@ -14,7 +14,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,32 @@ def _wait_listening(proc: subprocess.Popen[bytes], port: int, timeout_s: float) 
         except httpx.HTTPError:
             time.sleep(0.5)
     raise TimeoutError(f"seer server did not listen on port {port} within {timeout_s:.0f} s")
+
+
+@contextmanager
+def served_pool(pool_path: Path, embedder: str, threads: int | None, start_timeout_s: float,
+                extra_args: Sequence[str] = ()) -> Iterator[tuple[str, float]]:
+    """A real ``seer-mcp --http`` on a free loopback port serving ``pool_path`` (no corpus): yields its MCP
+    URL and the seconds it took to listen; terminated on exit. ``threads``: its BLAS/OpenMP threads (None:
+    the environment's)."""
+    port = _free_port()
+    env = os.environ.copy()
+    if threads is not None:
+        env |= {name: str(threads) for name in THREAD_VARIABLES}
+    with tempfile.TemporaryDirectory() as empty_corpus:
+        args = [sys.executable, "-m", "seer.seer_mcp.cli", "--http", f"127.0.0.1:{port}", "--pool",
+                str(pool_path), "--embedder", embedder, "--corpus", empty_corpus, *extra_args]
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        try:
+            t0 = time.perf_counter()
+            _wait_listening(proc, port, timeout_s=start_timeout_s)
+            yield f"http://127.0.0.1:{port}/mcp", time.perf_counter() - t0
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 def _arguments(model: Any) -> dict[str, Any]:
@@ -91,23 +118,6 @@ def measure_mcp_http(
     """Recall (distinct questions, then ``repeats`` repeated) and ``records`` records by a real MCP client
     over HTTP on ``pool_path``: p50/p99 in ms, records per second. ``threads``: the server's BLAS/OpenMP
     threads (None: the environment's)."""
-    port = _free_port()
-    env = os.environ.copy()
-    if threads is not None:
-        env |= {name: str(threads) for name in THREAD_VARIABLES}
-    with tempfile.TemporaryDirectory() as empty_corpus:
-        args = [sys.executable, "-m", "seer.seer_mcp.cli", "--http", f"127.0.0.1:{port}", "--pool",
-                str(pool_path), "--embedder", embedder, "--corpus", empty_corpus]
-        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        try:
-            t0 = time.perf_counter()
-            _wait_listening(proc, port, timeout_s=start_timeout_s)
-            started = time.perf_counter() - t0
-            out = anyio.run(_session, f"http://127.0.0.1:{port}/mcp", probes, repeats, records)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with served_pool(pool_path, embedder, threads, start_timeout_s) as (url, started):
+        out = anyio.run(_session, url, probes, repeats, records)
     return {"start_s": round(started, 1), "threads": threads, "embedder": embedder, **out}

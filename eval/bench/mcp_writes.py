@@ -7,10 +7,6 @@ acknowledged only after its transaction committed.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -19,7 +15,7 @@ from typing import Any
 
 import anyio
 
-from seer.eval.bench.mcp_latency import THREAD_VARIABLES, _arguments, _free_port, _wait_listening
+from seer.eval.bench.mcp_latency import _arguments, served_pool
 from seer.eval.bench.metrics import latency
 from seer.eval.bench.workload import Probe, process_request, record_request
 
@@ -72,24 +68,9 @@ def measure_mcp_writes(
 ) -> dict[str, Any]:
     """``clients`` MCP clients over HTTP each record ``per_client`` distinct trajectories into
     ``pool_path`` at once: records per second (all records over the wall time) and per-call latency."""
-    port = _free_port()
-    env = os.environ.copy()
-    if threads is not None:
-        env |= {name: str(threads) for name in THREAD_VARIABLES}
-    with tempfile.TemporaryDirectory() as empty_corpus:
-        args = [sys.executable, "-m", "seer.seer_mcp.cli", "--http", f"127.0.0.1:{port}", "--pool",
-                str(pool_path), "--embedder", embedder, "--corpus", empty_corpus, "--hold", "none",
-                "--rate-limits", "recall=1000:1000,record=1000:1000"]
-        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        try:
-            _wait_listening(proc, port, timeout_s=start_timeout_s)
-            out = anyio.run(_writers, f"http://127.0.0.1:{port}/mcp", probes, clients, per_client)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    unlimited = ["--hold", "none", "--rate-limits", "recall=1000:1000,record=1000:1000"]
+    with served_pool(pool_path, embedder, threads, start_timeout_s, unlimited) as (url, _):
+        out = anyio.run(_writers, url, probes, clients, per_client)
     return {"embedder": embedder, "threads": threads, **out}
 
 
