@@ -10,79 +10,12 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
+from seer.eval.toolqa.synth import airbnb, flights
 from seer.tools import Corpus
 
-# the 61 columns of Combined_Flights_2022.csv, in the order ToolQA's LoadDB printed them
-FLIGHT_COLUMNS = [
-    "FlightDate",
-    "Airline",
-    "Origin",
-    "Dest",
-    "Cancelled",
-    "Diverted",
-    "CRSDepTime",
-    "DepTime",
-    "DepDelayMinutes",
-    "DepDelay",
-    "ArrTime",
-    "ArrDelayMinutes",
-    "AirTime",
-    "CRSElapsedTime",
-    "ActualElapsedTime",
-    "Distance",
-    "Year",
-    "Quarter",
-    "Month",
-    "DayofMonth",
-    "DayOfWeek",
-    "Marketing_Airline_Network",
-    "Operated_or_Branded_Code_Share_Partners",
-    "DOT_ID_Marketing_Airline",
-    "IATA_Code_Marketing_Airline",
-    "Flight_Number_Marketing_Airline",
-    "Operating_Airline",
-    "DOT_ID_Operating_Airline",
-    "IATA_Code_Operating_Airline",
-    "Tail_Number",
-    "Flight_Number_Operating_Airline",
-    "OriginAirportID",
-    "OriginAirportSeqID",
-    "OriginCityMarketID",
-    "OriginCityName",
-    "OriginState",
-    "OriginStateFips",
-    "OriginStateName",
-    "OriginWac",
-    "DestAirportID",
-    "DestAirportSeqID",
-    "DestCityMarketID",
-    "DestCityName",
-    "DestState",
-    "DestStateFips",
-    "DestStateName",
-    "DestWac",
-    "DepDel15",
-    "DepartureDelayGroups",
-    "DepTimeBlk",
-    "TaxiOut",
-    "WheelsOff",
-    "WheelsOn",
-    "TaxiIn",
-    "CRSArrTime",
-    "ArrDelay",
-    "ArrDel15",
-    "ArrivalDelayGroups",
-    "ArrTimeBlk",
-    "DistanceGroup",
-    "DivAirportLandings",
-]
-AIRBNB_COLUMNS = [
-    "id", "NAME", "host id", "host_identity_verified", "host name", "neighbourhood group", "neighbourhood",
-    "lat", "long", "country", "country code", "instant_bookable", "cancellation_policy", "room type",
-    "Construction year", "price", "service fee", "minimum nights", "number of reviews", "last review",
-    "reviews per month", "review rate number", "calculated host listings count", "availability 365",
-    "house_rules", "license",
-]  # fmt: skip
+# the official layouts: Combined_Flights_2022.csv (in ToolQA's LoadDB order), Airbnb_Open_Data.csv
+FLIGHT_COLUMNS = list(flights.COLUMNS)
+AIRBNB_COLUMNS = list(airbnb.COLUMNS)
 
 
 def _flight(**values: object) -> dict[str, object]:
