@@ -146,7 +146,7 @@ def find_duplicate(
     slots = np.flatnonzero((m.template[:n] == code) & m.alive[:n] & peers)
     if len(slots) == 0:
         return None
-    cos = m.vec["query"][slots] @ qvec
+    cos = m.dot("query", slots, qvec)
     same_text = m.task_hash[slots] == np.uint64(task_hash)
     hits = slots[is_duplicate(cos, same_text, threshold)]
     return m.ids[int(hits[0])] if len(hits) else None

@@ -450,7 +450,7 @@ class ExperiencePool(PoolFiles, Moderation):
             if self.ann is not None:
                 self.ann.remove(self.mirror, slots)
             self.mirror.remove(slots)
-            if self.mirror.n > 1024 and self.mirror.live < self.mirror.n * 0.75:
+            if self.mirror.compactable():
                 self.mirror.compact()
             self._goal_cache.clear()
 
@@ -484,9 +484,13 @@ class ExperiencePool(PoolFiles, Moderation):
         return [e.id for e in fresh]
 
     def bulk_insert(self, cols: dict[str, Any]) -> None:
-        """Fast path for bulk loads: numpy columns (rows.COLUMNS minus seq), one transaction."""
+        """Fast path for bulk loads: numpy columns (rows.COLUMNS minus seq), one transaction. The mirror is
+        sized for the rows first (no growth copies) and their vectors are copied to the vector copy and
+        mapped at once (a bulk load never holds more than one batch of vectors in memory)."""
         with self.lock:
+            self.mirror.reserve(self.mirror.n + len(cols["id"]))
             self._append_mirror(self.store.insert_columns(cols))
+            self._append_copy()
             self._goal_cache.clear()
 
     def get(self, experience_id: str, *, vectors: bool = False) -> Experience | None:

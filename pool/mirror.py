@@ -4,6 +4,9 @@ Rows live in slots ordered by seq. Strings used by recall (intent, template, sou
 judge) are interned to integer codes so each score term and filter is one vectorised numpy expression.
 Held and quarantined experiences stay in the mirror (dedup and capacity see them) but are not `active`, so
 recall never returns them. Removal marks a slot dead; `compact` drops dead slots.
+The vectors are `seer.pool.vectors.VectorColumn`s: the slots of the pool's vector copy are memory-mapped
+(`rebase`), only the rows written since live in memory. Mapped slots never move (dead ones among them stay
+until the copy is rewritten), so `compact` drops the dead slots after them.
 Above the pool's `ann_threshold` rows, `seer.pool.ann.AnnIndex` supplies candidates that recall re-scores
 exactly.
 """
@@ -16,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from seer.pool.vectors import VectorColumn
 
 COLUMNS = ("query", "trajectory")
 
@@ -48,12 +53,14 @@ class Vocab:
 
 
 class Mirror:
-    """Column arrays of all live experiences (capacity-doubling buffers)."""
+    """Column arrays of all live experiences (capacity-doubling buffers; vectors mapped or in a tail)."""
 
     def __init__(self, dim: int) -> None:
         self.dim = dim
         self.n = 0
         self._live = 0
+        self.copies = 0  # times the per-slot arrays grew with rows in them (each a copy of those rows)
+        self.vec = {c: VectorColumn(dim) for c in COLUMNS}
         self.intents = Vocab()
         self.templates = Vocab()
         self.tasks = Vocab()
@@ -67,7 +74,6 @@ class Mirror:
     def _alloc(self, cap: int) -> None:
         self.cap = cap
         self.seq = np.zeros(cap, np.int64)
-        self.vec = {c: np.zeros((cap, self.dim), np.float32) for c in COLUMNS}
         self.intent = np.zeros(cap, np.int32)
         self.template = np.zeros(cap, np.int32)
         self.task = np.zeros(cap, np.int32)
@@ -85,24 +91,34 @@ class Mirror:
         return (self.seq, self.intent, self.template, self.task, self.tokens, self.seed, self.alive,
                 self.active, self.recorder, self.judge, self.task_hash)
 
+    @property
+    def frozen(self) -> int:
+        """Slots whose vectors are mapped from the pool's vector copy (they never move)."""
+        return self.vec[COLUMNS[0]].frozen
+
     def reserve(self, n: int) -> None:
         """Pre-size the buffers for n rows (avoids doubling copies on load)."""
         if n > self.cap:
             self._grow(n, exact=True)
+        for column in self.vec.values():
+            column.reserve(n, self.n)
+
+    def copies_made(self) -> int:
+        """Growth copies so far (per-slot arrays and vector tails)."""
+        return self.copies + sum(c.copies for c in self.vec.values())
 
     def _grow(self, need: int, exact: bool = False) -> None:
         if need <= self.cap:
             return
         cap = need if exact else max(need, self.cap * 2, 1024)
-        old_columns, old_vec, old_masks = self._columns(), self.vec, self.masks
+        old_columns, old_masks = self._columns(), self.masks
         self._alloc(cap)
         self.masks = np.zeros((cap, old_masks.shape[1]), np.uint64)
         n = self.n
+        self.copies += n > 0
         for new, old in zip(self._columns(), old_columns, strict=True):
             new[:n] = old[:n]
         self.masks[:n] = old_masks[:n]
-        for c in COLUMNS:
-            self.vec[c][:n] = old_vec[c][:n]
 
     def tool_mask(self, tools: list[str] | set[str], *, add: bool) -> np.ndarray:
         """Bitmask (W uint64 words) of a set of tool names; unknown tools are interned when `add`."""
@@ -124,16 +140,27 @@ class Mirror:
         m = len(cols["seq"])
         start = self.n
         self._grow(start + m)
-        sl = slice(start, start + m)
+        for c in COLUMNS:
+            self.vec[c].put(start, cols[c], start)
+        self._write(slice(start, start + m), cols)
+        idents = list(map(str, cols["id"]))
+        self.ids.extend(idents)
+        self.slot_of_id.update(zip(idents, range(start, start + m), strict=True))
+        self.n = start + m
+        self._live += m
+        return np.arange(start, start + m)
+
+    def _write(self, sl: slice | np.ndarray, cols: dict[str, Any]) -> None:
+        """The per-slot columns (all but ids and vectors) of the rows at ``sl``; the slots become alive."""
+        m = len(cols["seq"])
         self.seq[sl] = cols["seq"]
-        self.vec["query"][sl] = cols["query"]
-        self.vec["trajectory"][sl] = cols["trajectory"]
         self.intent[sl] = self.intents.codes_of(list(cols["intent"]))
         self.template[sl] = self.templates.codes_of(list(cols["template"]))
         tasks = np.asarray(cols["source_task_id"], dtype=object)
         named = np.array([t is not None for t in tasks], bool)
-        self.task[sl] = -1
-        self.task[start:start + m][named] = self.tasks.codes_of(tasks[named].tolist())
+        codes = np.full(m, -1, np.int32)
+        codes[named] = self.tasks.codes_of(tasks[named].tolist())
+        self.task[sl] = codes
         self.tokens[sl] = cols["tokens"]
         self.task_hash[sl] = cols["task_hash"]
         self.seed[sl] = cols["seed"]
@@ -151,36 +178,50 @@ class Mirror:
         for i, mask in enumerate(distinct):
             table[i, : len(mask)] = mask
         self.masks[sl] = table[which] if len(distinct) else 0
-        idents = list(map(str, cols["id"]))
-        self.ids.extend(idents)
-        self.slot_of_id.update(zip(idents, range(start, start + m), strict=True))
-        self.n = start + m
-        self._live += m
-        return np.arange(start, start + m)
 
     def append_stored(self, cols: dict[str, Any]) -> np.ndarray:
         """Append a batch in the store's column form (`PoolStore.load_mirror`, `insert_columns`,
         `stored_columns`: tool_chain as JSON text, judge_kind, recorder, status, *_embedding matrices);
         returns the slots."""
-        judges = np.asarray(cols["judge_kind"], dtype=object)
-        return self.append(
-            {
-                "seq": cols["seq"],
-                "id": cols["id"],
-                "intent": cols["intent"],
-                "tool_chain": cols["tool_chain"],
-                "template": cols["template"],
-                "source_task_id": cols["source_task_id"],
-                "tokens": cols["tokens"],
-                "task_hash": cols["task_hash"],
-                "seed": judges == "seed",
-                "judge": judges,
-                "recorder": cols["recorder"],
-                "active": np.asarray(cols["status"], dtype=object) == "active",
-                "query": cols["query_embedding"],
-                "trajectory": cols["trajectory_embedding"],
-            }
-        )
+        return self.append(_from_stored(cols))
+
+    # ------------------------------------------------------------- the mapped copy
+    def open_copy(self, seqs: np.ndarray, mapped: dict[str, np.ndarray]) -> None:
+        """Start an empty mirror from the pool's vector copy: one dead slot per copied row (``seqs``), its
+        vectors mapped; `fill` then brings the rows still in the pool to life."""
+        if self.n:
+            raise ValueError("open_copy needs an empty mirror")
+        count = len(seqs)
+        self._grow(count, exact=True)
+        self.seq[:count] = seqs
+        self.n = count
+        self.ids = [""] * count
+        self.rebase(mapped)
+
+    def fill(self, slots: np.ndarray, cols: dict[str, Any]) -> None:
+        """The stored columns (as `append_stored`, vectors not needed) of rows at dead slots of the copy."""
+        if len(slots) == 0:
+            return
+        self._write(slots, _from_stored(cols, vectors=False))
+        idents = list(map(str, cols["id"]))
+        first, last = int(slots[0]), int(slots[-1])
+        if last - first == len(slots) - 1:
+            self.ids[first: last + 1] = idents
+        else:
+            for slot, ident in zip(slots.tolist(), idents, strict=True):
+                self.ids[slot] = ident
+        self.slot_of_id.update(zip(idents, slots.tolist(), strict=True))
+        self._live += len(slots)
+
+    def rebase(self, mapped: dict[str, np.ndarray]) -> None:
+        """Map the first rows of every vector column from the copy (its rows are these slots' vectors)."""
+        for c in COLUMNS:
+            self.vec[c].rebase(mapped[c], self.n)
+
+    def dot(self, column: str, sel: slice | np.ndarray, vector: np.ndarray) -> np.ndarray:
+        """``vectors[sel] @ vector`` for one column (a full scan multiplies the mapped rows in place)."""
+        return self.vec[column].dot(sel, vector)
+
 
     def remove(self, slots: list[int]) -> None:
         for slot in slots:
@@ -207,23 +248,32 @@ class Mirror:
         ok = self.seq[pos] == seqs
         return pos[ok]
 
-    def compact(self) -> None:
-        """Drop dead slots (keeps seq order)."""
-        keep = np.flatnonzero(self.alive[: self.n])
-        if len(keep) == self.n:
+    def compactable(self) -> bool:
+        """Whether a quarter or more of the slots after the mapped ones are dead (and there are many)."""
+        frozen, n = self.frozen, self.n
+        return n - frozen > 1024 and int(self.alive[frozen:n].sum()) < (n - frozen) * 0.75
+
+    def compact(self, *, full: bool = False) -> None:
+        """Drop dead slots after the mapped ones (keeps seq order); ``full``: every dead slot, bringing the
+        mapped vectors into memory first (the copy is then rewritten from the mirror)."""
+        if full:
+            for column in self.vec.values():
+                column.thaw(self.n)
+        frozen, n = self.frozen, self.n
+        tail = frozen + np.flatnonzero(self.alive[frozen:n])
+        if len(tail) == n - frozen:
             return
-        self.seq[: len(keep)] = self.seq[keep]
+        keep = np.concatenate([np.arange(frozen), tail])
         for c in COLUMNS:
-            self.vec[c][: len(keep)] = self.vec[c][keep]
-        for arr in self._columns()[1:]:
+            self.vec[c].compact_tail(tail)
+        for arr in self._columns():
             arr[: len(keep)] = arr[keep]
         self.masks[: len(keep)] = self.masks[keep]
-        self.ids = [self.ids[i] for i in keep]
-        self.slot_of_id = {ident: i for i, ident in enumerate(self.ids)}
+        self.ids[frozen:] = [self.ids[i] for i in tail]
+        self.slot_of_id.update(zip(self.ids[frozen:], range(frozen, len(keep)), strict=True))
         self.n = len(keep)
         self.alive[self.n :] = False
         self.active[self.n :] = False
-
 
 def stored_columns(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Stored rows (dicts with seq and task_hash) as the column batch `Mirror.append_stored` takes."""
@@ -242,3 +292,25 @@ def stored_columns(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "query_embedding": np.stack([r["query_embedding"] for r in rows]),
         "trajectory_embedding": np.stack([r["trajectory_embedding"] for r in rows]),
     }
+
+
+def _from_stored(cols: dict[str, Any], *, vectors: bool = True) -> dict[str, Any]:
+    """The store's column form (`PoolStore.load_mirror`) as `Mirror.append` takes it."""
+    judges = np.asarray(cols["judge_kind"], dtype=object)
+    out = {
+        "seq": cols["seq"],
+        "id": cols["id"],
+        "intent": cols["intent"],
+        "tool_chain": cols["tool_chain"],
+        "template": cols["template"],
+        "source_task_id": cols["source_task_id"],
+        "tokens": cols["tokens"],
+        "task_hash": cols["task_hash"],
+        "seed": judges == "seed",
+        "judge": judges,
+        "recorder": cols["recorder"],
+        "active": np.asarray(cols["status"], dtype=object) == "active",
+    }
+    if vectors:
+        out["query"], out["trajectory"] = cols["query_embedding"], cols["trajectory_embedding"]
+    return out

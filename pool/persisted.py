@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from seer.pool.ann import AnnIndex, AnnSettings
-from seer.pool.mirror import Mirror
+from seer.pool.mirror import COLUMNS, Mirror
 from seer.pool.snapshot import VectorSnapshot
 from seer.pool.store import PoolStore
 
@@ -49,49 +49,50 @@ class PoolFiles:
 
     def _load(self) -> None:
         self.mirror = Mirror(self.store.dim)
-        self.mirror.reserve(self.store.count())
         if not self._load_from_copy():
             self.mirror = Mirror(self.store.dim)
-            self.mirror.reserve(self.store.count())
+            if self._snapshot is None:
+                self.mirror.reserve(self.store.count())
+            else:
+                self._snapshot.clear()
             for cols in self.store.load_mirror():
                 self._append_mirror(cols, index=False)
+                self._append_copy()  # copied and mapped batch by batch: one batch of vectors in memory
             self.opened_from = "database"
-            self._rewrite_copy()
         self.ann = None
         self._maybe_build_ann()
 
     def _load_from_copy(self) -> bool:
-        """Fill the mirror with the database's scalar columns and the vector copy's matrices (rows after its
-        watermark from the database); False when there is no usable copy or a sampled row disagrees."""
+        """Map the vector copy's matrices into the mirror and fill in the database's scalar columns (rows
+        after its watermark come whole from the database); False when there is no usable copy or a sampled
+        row disagrees. Rows deleted since they were copied stay as dead slots."""
         snap = self._snapshot.load(self._ann_identity()) if self._snapshot is not None else None
         if snap is None or self._snapshot is None:
             return False
         copy_seqs, matrices = snap
-        watermark, dim = self._snapshot.watermark, self.store.dim
+        watermark = self._snapshot.watermark
         if watermark >= self.store.next_seq():  # made from a later state: the file was restored from a backup
             return False
+        m = self.mirror
+        m.open_copy(copy_seqs, matrices)
+        m.reserve(max(self.store.count(), len(copy_seqs)))
         for cols in self.store.load_mirror(vectors=False):
+            inside = cols["seq"] <= watermark
+            if not inside.all():
+                cols = {key: value[inside] for key, value in cols.items()}
             seqs = cols["seq"]
             pos = np.minimum(np.searchsorted(copy_seqs, seqs), len(copy_seqs) - 1)
-            found = copy_seqs[pos] == seqs
-            if not bool(np.all(found | (seqs > watermark))):
+            if not bool(np.all(copy_seqs[pos] == seqs)):
                 return False  # a row the copy should hold is not there
-            fetched = self.store.vectors([int(x) for x in seqs[~found]])
-            for key, column in (("query_embedding", 0), ("trajectory_embedding", 1)):
-                name = "query" if column == 0 else "trajectory"
-                if found.all() and pos[-1] - pos[0] == len(pos) - 1:
-                    cols[key] = matrices[name][pos[0] : pos[-1] + 1]  # contiguous: a view of the file
-                else:
-                    out = np.empty((len(seqs), dim), np.float32)
-                    out[found] = matrices[name][pos[found]]
-                    for i in np.flatnonzero(~found):
-                        out[i] = fetched[int(seqs[i])][column]
-                    cols[key] = out
+            m.fill(pos, cols)
+            if not inside.all():
+                break
+        for cols in self.store.load_mirror(after=watermark):
             self._append_mirror(cols, index=False)
         if not self._copy_agrees():
             return False
         self.opened_from = "vector copy"
-        if self._snapshot.count > 2 * max(self.mirror.live, 1024):  # mostly deleted rows: write it anew
+        if self._snapshot.count > 2 * max(m.live, 1024):  # mostly deleted rows: write it anew
             self._rewrite_copy()
         return True
 
@@ -110,38 +111,44 @@ class PoolFiles:
             return False
         return all(
             int(m.seq[s]) in stored
-            and np.allclose(stored[int(m.seq[s])][0], m.vec["query"][s], atol=1e-6)
-            and np.allclose(stored[int(m.seq[s])][1], m.vec["trajectory"][s], atol=1e-6)
+            and np.allclose(stored[int(m.seq[s])][0], m.vec["query"][int(s)], atol=1e-6)
+            and np.allclose(stored[int(m.seq[s])][1], m.vec["trajectory"][int(s)], atol=1e-6)
             for s in picked
         )
 
     def _rewrite_copy(self) -> None:
-        if self._snapshot is None:
-            return
-        m = self.mirror
-        live = np.flatnonzero(m.alive[: m.n])
-        if len(live) == 0:
-            self._snapshot.clear()
-            return
-        seqs = m.seq[live]
-        self._snapshot.rewrite(seqs, {c: m.vec[c][live] for c in ("query", "trajectory")},
-                               self.store.display_rows(seqs.tolist()), self._ann_identity())
-
-    def _append_copy(self) -> None:
-        """Add the rows committed since the copy's watermark to the vector copy."""
+        """Write the copy anew from the mirror's live rows (dead slots dropped first), then map it."""
         if self._snapshot is None:
             return
         with self.lock:
             m = self.mirror
-            new = np.flatnonzero(m.alive[: m.n] & (m.seq[: m.n] > self._snapshot.watermark))
-            if len(new) == 0:
+            m.compact(full=True)
+            if m.n == 0:
+                self._snapshot.clear()
                 return
-            seqs = m.seq[new].copy()
-            vectors = {c: m.vec[c][new] for c in ("query", "trajectory")}
-        displays = self.store.display_rows(seqs.tolist())
-        keep = np.array([int(s) in displays for s in seqs], bool)  # deleted meanwhile: left out
-        self._snapshot.append(seqs[keep], {c: v[keep] for c, v in vectors.items()}, displays,
-                              self._ann_identity())
+            seqs = m.seq[: m.n].copy()
+            self._snapshot.rewrite(seqs, {c: m.vec[c][0: m.n] for c in COLUMNS},
+                                   self.store.display_rows(seqs.tolist()), self._ann_identity())
+            m.rebase(self._snapshot.mapped())
+
+    def _append_copy(self) -> None:
+        """Add the mirror's slots after the copy's rows (dead ones too: copy row i is slot i) to the vector
+        copy, then map them: their vectors leave the process's memory."""
+        if self._snapshot is None:
+            return
+        with self.lock:
+            m, start = self.mirror, self._snapshot.count
+            if start != m.frozen:  # not this mirror's copy (never expected): write it anew
+                self._rewrite_copy()
+                return
+            if m.n == start:
+                return
+            seqs = m.seq[start: m.n].copy()
+            displays: dict[int, dict[str, Any]] = dict.fromkeys(seqs.tolist(), {})  # dead: never shown
+            displays.update(self.store.display_rows(seqs[m.alive[start: m.n]].tolist()))
+            self._snapshot.append(seqs, {c: m.vec[c][start: m.n] for c in COLUMNS}, displays,
+                                  self._ann_identity())
+            m.rebase(self._snapshot.mapped())
 
     def _maybe_build_ann(self) -> None:
         """Above the threshold: load the saved index and catch it up with the pool, else build it."""

@@ -117,9 +117,9 @@ def score_slots(
     n = mirror.n
     sel = slice(0, n) if slots is None else slots
     history_mask = mirror.tool_mask(set(qplan.history_tools), add=False)
-    s1 = similarity(mirror.vec[qplan.column][sel], vector).astype(np.float32)
+    s1 = ((1.0 + mirror.dot(qplan.column, sel, vector)) * 0.5).astype(np.float32)  # = similarity()
     if goal_vector is not None:
-        s1 = ((s1 + similarity(mirror.vec["query"][sel], goal_vector)) / 2).astype(np.float32)
+        s1 = ((s1 + (1.0 + mirror.dot("query", sel, goal_vector)) * 0.5) / 2).astype(np.float32)
     s2 = tool_coverage(mirror.masks[sel], history_mask, len(set(qplan.history_tools)))
     s3 = intent_match(mirror.intent[sel], intent_code)
     score = combine(s1, s2, s3, request)

@@ -69,6 +69,14 @@ class VectorSnapshot:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
+    def mapped(self) -> dict[str, np.ndarray]:
+        """The matrices of the valid rows, memory-mapped read-only (row i of the copy = slot i of the
+        mirror that wrote it)."""
+        if self.count == 0:
+            return {c: np.zeros((0, self.dim), np.float32) for c in COLUMNS}
+        return {c: np.memmap(self._file(f"{c}.f32"), np.float32, mode="r", shape=(self.count, self.dim))
+                for c in COLUMNS}
+
     def _map_display(self, seqs: np.ndarray) -> None:
         """Map the display texts of ``seqs`` (the first rows on disk) for `display`."""
         ends = np.fromfile(self._file("display.end"), np.int64, count=len(seqs))
@@ -143,10 +151,10 @@ class VectorSnapshot:
         lines = [json.dumps(displays[int(s)], ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
                  for s in seqs]
         ends = start + np.cumsum([len(line) for line in lines], dtype=np.int64)
-        parts: list[tuple[str, bytes, int]] = [
-            ("seq.i64", np.ascontiguousarray(seqs, np.int64).tobytes(), row * 8)]
-        parts += [(f"{c}.f32", np.ascontiguousarray(vectors[c], np.float32).tobytes(), row * 4 * self.dim)
-                  for c in COLUMNS]
+        parts: list[tuple[str, Any, int]] = [  # arrays written from their buffers (no bytes copy)
+            ("seq.i64", _raw(seqs, np.int64), row * 8)]
+        parts += [(f"{c}.f32", _raw(vectors[c], np.float32),
+                   row * 4 * self.dim) for c in COLUMNS]
         parts += [("display.end", ends.tobytes(), row * 8), ("display.jsonl", b"".join(lines), start)]
         for name, data, offset in parts:
             path = self._file(name)
@@ -168,3 +176,9 @@ class VectorSnapshot:
             shutil.rmtree(self.folder, ignore_errors=True)
             self.count = self.watermark = 0
             self._maps = _EMPTY
+
+
+def _raw(array: np.ndarray, dtype: type[np.generic]) -> memoryview | bytes:
+    """The bytes of an array as a view of its buffer (a copy only if it is not contiguous already)."""
+    data = np.ascontiguousarray(array, dtype)
+    return data.data.cast("B") if data.size else b""

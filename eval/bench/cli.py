@@ -40,6 +40,8 @@ def bench() -> None:
               help="torch thread counts at which one embedding is timed.")
 @click.option("--reference-max", default=100_000, show_default=True,
               help="Largest size the port is timed at.")
+@click.option("--rebuild-open-max", default=200_000, show_default=True,
+              help="Largest size whose opening with the ANN index rebuilt (from DuckDB) is timed.")
 @click.option(
     "--workdir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -59,8 +61,8 @@ def bench() -> None:
               "'baseline'.")
 def recall_command(sizes: str, scan_only_sizes: str, repeats: int, questions_dir: Path | None, vectors: str,
                    factors: str, embedder: str, threads: int, embed_threads: str, reference_max: int,
-                   max_rss_gb: float, save: Path | None, workdir: Path | None, as_json: bool,
-                   as_markdown: bool, mcp: bool, baseline: Path | None) -> None:
+                   rebuild_open_max: int, max_rss_gb: float, save: Path | None, workdir: Path | None,
+                   as_json: bool, as_markdown: bool, mcp: bool, baseline: Path | None) -> None:
     """Recall at growing pool sizes, measured fairly: held-out real ToolQA questions as queries (k=4,
     hybrid, a mid-task step); the shipped path with recall@k against the exact answer beside it; the exact
     path; an ANN candidate-factor sweep; numpy's brute-force scan (the physical limit); a port of the
@@ -88,7 +90,8 @@ def recall_command(sizes: str, scan_only_sizes: str, repeats: int, questions_dir
     parts = split(load_probes(questions_dir or DEFAULT_QUESTIONS), queries=repeats, cold=side,
                   records=min(100, 2 * repeats), mcp=side + 1)
     model = load_embedder(embedder)
-    cfg = BenchConfig(vectors=vectors, factors=ints(factors), reference_max=reference_max)
+    cfg = BenchConfig(vectors=vectors, factors=ints(factors), reference_max=reference_max,
+                      rebuild_open_max=rebuild_open_max)
 
     def progress(message: str) -> None:
         if message.startswith("done: ") and not as_json:  # JSON callers parse everything they get

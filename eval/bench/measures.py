@@ -85,6 +85,22 @@ def rss_mb() -> float:
     return round(psutil.Process().memory_info().rss / 2**20, 1)
 
 
+def rss_parts_mb() -> dict[str, float]:
+    """Resident memory now by kind (MB): anonymous (the process's own) and file-backed (mapped files, in
+    the page cache and reclaimable)."""
+    return _rss_parts(Path("/proc/self/status").read_text())
+
+
+def _rss_parts(status: str) -> dict[str, float]:
+    import re
+
+    out = {}
+    for key, name in (("RssAnon", "anon"), ("RssFile", "file")):
+        found = re.search(rf"{key}:\s+(\d+)", status)
+        out[name] = round(int(found.group(1)) / 1024, 1) if found else 0.0
+    return out
+
+
 def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
@@ -144,8 +160,11 @@ def open_probe(path: Path, *, persisted: bool) -> dict[str, Any]:
             "keep=sys.argv[2]=='1'\n"
             "p=ExperiencePool.open(sys.argv[1], intent_labels=None, persist_ann=keep, vector_copy=keep)\n"
             "s=time.perf_counter()-t\n"
-            "hwm=int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))\n"
-            "print(json.dumps({'s':round(s,2),'rss_mb':round(hwm/1024,1),'ann':p.ann is not None,\n"
+            "st=open('/proc/self/status').read()\n"
+            "hwm=int(re.search(r'VmHWM:\\s+(\\d+)', st).group(1))\n"
+            "kb={k:int(re.search(k+r':\\s+(\\d+)', st).group(1)) for k in ('RssAnon','RssFile')}\n"
+            "rss={'anon':round(kb['RssAnon']/1024,1),'file':round(kb['RssFile']/1024,1)}\n"
+            "print(json.dumps({'s':round(s,2),'rss_mb':round(hwm/1024,1),'rss':rss,'ann':p.ann is not None,\n"
             "                  'opened_from':p.opened_from,'ann_origin':p.ann_origin}))\n"
             "p.close()\n")
     out = subprocess.run([sys.executable, "-c", code, str(path), "1" if persisted else "0"],
@@ -155,13 +174,15 @@ def open_probe(path: Path, *, persisted: bool) -> dict[str, Any]:
 
 
 def memory_needed(n: int, dim: int, *, full: bool) -> int:
-    """Rough peak bytes a size adds: the mirror's two f32 matrices, plus for a full pool the benchmark's
-    copy of one, the int8 ANN indexes (global + per intent, two columns) with their graphs, DuckDB's
-    buffers and the reference port's records."""
+    """Rough peak bytes a size adds. Scan only: the mirror's two f32 matrices in memory. A full pool maps
+    its vectors from the vector copy (page cache, counted once: the scans read them all), and holds the
+    int8 ANN indexes (global + per intent, two columns, ~650 bytes an entry with the graph), one bulk
+    batch of vectors, ids and codes, DuckDB's buffers and, up to 100k, the reference port's records."""
     mirror = 2 * n * dim * 4
     if not full:
         return int(mirror * 1.15)
-    return int(mirror * 1.15 + n * dim * 4 + 4 * n * (dim + 200) + n * 4_000)
+    reference = n * 4_000 if n <= 100_000 else 0
+    return int(mirror + 4 * n * 650 + n * 1_000 + reference + 2**29)
 
 
 def memory_refusal(n: int, dim: int, *, full: bool, max_rss_gb: float) -> str | None:

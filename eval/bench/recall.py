@@ -46,6 +46,7 @@ from seer.eval.bench.measures import (
     records,
     reference_scan,
     rss_mb,
+    rss_parts_mb,
     timed_recalls,
 )
 from seer.eval.bench.metrics import latency, mean_recall_at_k
@@ -143,6 +144,7 @@ class BenchConfig:
         reference_budget: int = 2_000_000,
         chunk: int = 100_000,
         seed: int = 0,
+        rebuild_open_max: int = 200_000,
     ) -> None:
         if vectors not in ("real", "random"):
             raise ValueError("vectors must be 'real' or 'random'")
@@ -153,6 +155,7 @@ class BenchConfig:
         self.reference_budget = reference_budget  # port queries at size n: max(3, budget // n)
         self.chunk = chunk
         self.seed = seed
+        self.rebuild_open_max = rebuild_open_max  # "open with the ANN rebuilt" is timed up to this size
 
 
 # ------------------------------------------------------------------ building
@@ -183,23 +186,22 @@ def _reference_add(ref: ReferenceSelection, cols: dict[str, Any], probes: dict[s
 
 def build(n: int, path: Path, embedder: Embedder, bases: Bases | None, cfg: BenchConfig,
           progress: Progress) -> tuple[ExperiencePool, np.ndarray, ReferenceSelection | None, float]:
-    """Create the n-experience pool at ``path`` (shipped defaults); returns the pool, a copy of its
-    trajectory matrix (for numpy's scan), the reference library (n ≤ reference_max) and the bulk insert
-    time (s, the ANN build included once n crosses the threshold)."""
+    """Create the n-experience pool at ``path`` (shipped defaults); returns the pool, its trajectory matrix
+    (for numpy's scan: the pool's memory-mapped copy, not a second matrix in memory), the reference library
+    (n ≤ reference_max) and the bulk insert time (s, the ANN build included once n crosses the
+    threshold)."""
     for p in (path, Path(str(path) + ".wal")):
         p.unlink(missing_ok=True)
     for folder in (".ann", ".vectors"):  # the persisted index and vector copy of an earlier run
         shutil.rmtree(path.with_name(path.name + folder), ignore_errors=True)
     rng = np.random.default_rng(cfg.seed)
     pool = ExperiencePool.create(path, embedder, intent_labels=None)
-    matrix = np.empty((n, embedder.dim), np.float32)
     ref = ReferenceSelection() if n <= cfg.reference_max else None
     by_task = {p.question: p for p in bases.probes} if bases is not None else {}
     insert_s = 0.0
     for start in range(0, n, cfg.chunk):
         m = min(cfg.chunk, n - start)
         cols = _columns(cfg, rng, start, m, bases, embedder)
-        matrix[start: start + m] = cols["trajectory_embedding"]
         if ref is not None:
             _reference_add(ref, cols, by_task)
         t0 = time.perf_counter()
@@ -207,6 +209,7 @@ def build(n: int, path: Path, embedder: Embedder, bases: Bases | None, cfg: Benc
         insert_s += time.perf_counter() - t0
         progress(f"n={n:,}: inserted {start + m:,}")
         del cols
+    matrix = pool.mirror.vec["trajectory"][0: pool.mirror.n]
     return pool, matrix, ref, insert_s
 
 
@@ -282,7 +285,8 @@ def bench_size(
     path = workdir / f"bench-{cfg.vectors}-{n}.duckdb"
     pool, matrix, ref, insert_s = build(n, path, PresetEmbedder(embedder, presets), bases, cfg, progress)
     row: dict[str, Any] = {"n": n, "vectors": cfg.vectors, "insert_per_s": round(n / insert_s, 1),
-                           "rss_after_build_mb": rss_mb(),
+                           "build_s": round(insert_s, 1), "rss_after_build_mb": rss_mb(),
+                           "rss_after_build": rss_parts_mb(),
                            "load_avg": [round(x, 1) for x in os.getloadavg()]}
     process = [process_request(p, k) for p in split.queries]
     goal = [goal_request(p, k) for p in split.queries]
@@ -363,9 +367,11 @@ def bench_size(
     progress(f"n={n:,}: opening the file in a fresh process")
     opened = open_probe(path, persisted=True)
     row["open_s"], row["open_rss_mb"] = opened["s"], opened["rss_mb"]
+    row["open_rss"] = opened.get("rss")  # after opening: anonymous (process memory) and file-backed MB
     row["opened_from"], row["ann_origin"] = opened.get("opened_from"), opened.get("ann_origin")
     row["open_persisted_ann_s"] = opened["s"] if opened.get("ann") else None
-    row["open_rebuild_ann_s"] = open_probe(path, persisted=False)["s"] if opened.get("ann") else None
+    rebuild = opened.get("ann") and n <= cfg.rebuild_open_max  # larger: minutes and GBs, not measured
+    row["open_rebuild_ann_s"] = open_probe(path, persisted=False)["s"] if rebuild else None
 
     row["mcp"] = None
     if measure_mcp is not None:

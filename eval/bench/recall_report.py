@@ -92,8 +92,8 @@ def write_table(result: dict[str, Any]) -> Table:
     """Writes at size n and opening the file."""
     header = ["n", "bulk insert rows/s", "record/s (embedding inside)", "record/s (texts pre-embedded)",
               "record p50 ms (emb. / pre-emb.)", "MCP record/s (1 client)", "open s (persisted ANN)",
-              "open s (ANN rebuilt)", "open peak RSS MB", "bytes / experience", "bench peak RSS MB",
-              "opened from"]
+              "open s (ANN rebuilt)", "open peak RSS MB", "open RSS anon / file MB", "bytes / experience",
+              "bench peak RSS MB", "opened from"]
     rows = []
     for r in result["sizes"]:
         mcp = r.get("mcp") or {}
@@ -101,10 +101,14 @@ def write_table(result: dict[str, Any]) -> Table:
                      _num(r["record_warm"]["per_s"]),
                      f"{_num(r['record_cold']['p50_ms'])} / {_num(r['record_warm']['p50_ms'])}",
                      _num(mcp.get("record_per_s"), 2), _num(r["open_persisted_ann_s"] or r["open_s"], 2),
-                     _num(r["open_rebuild_ann_s"], 2), _num(r["open_rss_mb"], 0),
+                     _num(r["open_rebuild_ann_s"], 2), _num(r["open_rss_mb"], 0), _rss(r.get("open_rss")),
                      _num(r["bytes_per_experience"], 0), _num(r["peak_rss_mb"], 0),
                      r.get("opened_from", "database")])
     return ("Writes at size n, opening the file", header, rows)
+
+
+def _rss(parts: dict[str, float] | None) -> str:
+    return f"{_num(parts['anon'], 0)} / {_num(parts['file'], 0)}" if parts else ""
 
 
 def embedding_table(result: dict[str, Any]) -> Table:

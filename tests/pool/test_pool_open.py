@@ -85,6 +85,7 @@ def test_rows_written_by_a_killed_process_come_from_the_database(tmp_path: Path)
         from seer.eval.bench.recall import synthetic_columns
         pool = ExperiencePool.open({str(path)!r}, HashEmbedder(), intent_labels=None)
         pool._writer.stop()  # no tick may append to the copy before the kill
+        pool._append_copy = lambda: None  # nor bulk_insert, which copies and maps its rows at once
         pool.bulk_insert(synthetic_columns(np.random.default_rng(2), 800, 200, 384))
         assert pool.forget("syn00000004")
         os.kill(os.getpid(), signal.SIGKILL)
