@@ -57,8 +57,8 @@ def experience_row(exp: Experience) -> dict[str, Any]:
         "norm_task": normalise_task(exp.task),
         "demo_text": exp.demo_text,
         "tokens": approx_tokens(exp.demo_text),
-        "query_embedding": np.asarray(exp.query_embedding, np.float32),
-        "trajectory_embedding": np.asarray(exp.trajectory_embedding, np.float32),
+        "query_embedding": _vector(exp.query_embedding),
+        "trajectory_embedding": _vector(exp.trajectory_embedding),
         "judge_kind": exp.judge_kind,
         "judge_verdict": exp.judge_verdict,
         "model": exp.model,
@@ -72,6 +72,10 @@ def experience_row(exp: Experience) -> dict[str, Any]:
         "status": exp.status,
         "status_reason": exp.status_reason,
     }
+
+
+def _vector(values: list[float] | None) -> np.ndarray | None:
+    return None if values is None else np.asarray(values, np.float32)
 
 
 def row_to_experience(row: dict[str, Any]) -> Experience:
@@ -137,19 +141,32 @@ def find_duplicate(
     recorder's, so it neither absorbs nor is absorbed by others' work. ``task_hash``: the hash of ``exp``'s
     normalised task, compared with the mirror's (`PoolStore.text_hashes`), so no table is scanned."""
     m = mirror
-    template = template_key(exp.intent, exp.tool_chain)
-    code = m.templates.get(template)
-    if code < 0:
-        return None
-    n = m.n
-    peers = m.active[:n] if exp.status == "active" else m.recorder[:n] == m.recorders.get(exp.recorder)
-    slots = np.flatnonzero((m.template[:n] == code) & m.alive[:n] & peers)
+    slots = _peer_slots(m, exp)
     if len(slots) == 0:
         return None
     cos = m.vec["query"][slots] @ qvec
     same_text = m.task_hash[slots] == np.uint64(task_hash)
     hits = slots[is_duplicate(cos, same_text, threshold)]
     return m.ids[int(hits[0])] if len(hits) else None
+
+
+def find_same_task(mirror: Mirror, exp: Experience, task_hash: int) -> str | None:
+    """The id of an experience with ``exp``'s template and normalised task (hash ``task_hash``) among the
+    peers `find_duplicate` compares with, else None: the duplicate test of a record not embedded yet."""
+    m = mirror
+    slots = _peer_slots(m, exp)
+    hits = slots[m.task_hash[slots] == np.uint64(task_hash)]
+    return m.ids[int(hits[0])] if len(hits) else None
+
+
+def _peer_slots(m: Mirror, exp: Experience) -> np.ndarray:
+    """Live slots of ``exp``'s template that it may merge with (active ones, or its own recorder's)."""
+    code = m.templates.get(template_key(exp.intent, exp.tool_chain))
+    if code < 0:
+        return np.zeros(0, np.int64)
+    n = m.n
+    peers = m.active[:n] if exp.status == "active" else m.recorder[:n] == m.recorders.get(exp.recorder)
+    return np.flatnonzero((m.template[:n] == code) & m.alive[:n] & peers)
 
 
 def merges(
