@@ -33,6 +33,9 @@ class Capacity:
     max_evict_per_write: int = 16
 
 
+COSINE_CHUNK = 65_536  # rows per product when dedup compares a batch with the whole pool
+
+
 def new_id() -> str:
     """A fresh experience id."""
     return uuid.uuid4().hex[:16]
@@ -148,6 +151,46 @@ def find_duplicate(
     same_text = m.task_hash[slots] == np.uint64(task_hash)
     hits = slots[is_duplicate(cos, same_text, threshold)]
     return m.ids[int(hits[0])] if len(hits) else None
+
+
+def find_duplicates(
+    mirror: Mirror, exps: Sequence[Experience], qvecs: np.ndarray, task_hashes: Sequence[int],
+    threshold: float,
+) -> list[str | None]:
+    """`find_duplicate` of many records at once: records with the same template and peers share one gather
+    of their candidates' vectors and one matrix product (a template can hold thousands of experiences)."""
+    m = mirror
+    out: list[str | None] = [None] * len(exps)
+    groups: dict[tuple[str, bool, str], list[int]] = {}
+    for i, exp in enumerate(exps):
+        active = exp.status == "active"
+        groups.setdefault((template_key(exp.intent, exp.tool_chain), active, "" if active else exp.recorder),
+                          []).append(i)
+    members = list(groups.values())
+    slots = [_peer_slots(m, exps[group[0]]) for group in members]
+    for group, where, cos in zip(members, slots, _cosines(m, slots, members, qvecs), strict=True):
+        hashes = m.task_hash[where]
+        for j, i in enumerate(group):
+            hits = where[is_duplicate(cos[:, j], hashes == np.uint64(task_hashes[i]), threshold)]
+            out[i] = m.ids[int(hits[0])] if len(hits) else None
+    return out
+
+
+def _cosines(m: Mirror, slots: Sequence[np.ndarray], members: Sequence[list[int]], qvecs: np.ndarray
+             ) -> list[np.ndarray]:
+    """Query cosines of each group's candidate slots with its members' vectors, (slots, members) each.
+    Few candidates: gathered per group. Candidates from many groups (a batch of records of many
+    templates): one product with every row, in chunks, costs less than copying most of the matrix."""
+    if sum(len(s) for s in slots) * 2 <= m.n:
+        return [m.vec["query"][s] @ qvecs[g].T for s, g in zip(slots, members, strict=True)]
+    out = [np.empty((len(s), len(g)), np.float32) for s, g in zip(slots, members, strict=True)]
+    for start in range(0, m.n, COSINE_CHUNK):
+        stop = min(start + COSINE_CHUNK, m.n)
+        block = m.vec["query"][start:stop] @ qvecs.T  # (rows, all records)
+        for s, g, o in zip(slots, members, out, strict=True):
+            lo, hi = np.searchsorted(s, [start, stop])
+            o[lo:hi] = block[s[lo:hi] - start][:, g]
+    return out
 
 
 def find_same_task(mirror: Mirror, exp: Experience, task_hash: int) -> str | None:

@@ -11,7 +11,9 @@ next open and embedded then. The queue is bounded: a record arriving when it is 
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -27,7 +29,11 @@ log = logging.getLogger(__name__)
 
 EMBED_BATCH = 32  # records per model call of the worker (64 texts: questions and trajectories)
 MAX_PENDING = 1000  # records waiting at most; more wait for room (MiniLM, one core: ~20 records/s)
+LINGER_S = 0.05  # the worker waits this long at most for a batch to fill (fewer, larger transactions)
 RETRY_S = 1.0  # after a failed batch (kept pending), the worker tries again this much later
+# The worker runs this much nicer than the request threads (Linux gives each thread its own nice value): on a
+# busy core, acknowledging records and answering recalls come first; embedding takes what is left.
+WORKER_NICE = 10
 
 
 @dataclass
@@ -144,9 +150,13 @@ class EmbedQueue:
             self._thread.join()
 
     def _run(self) -> None:
+        with contextlib.suppress(OSError, AttributeError):  # elsewhere the worker keeps the process's nice
+            tid = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + WORKER_NICE))
         while True:
             with self._cv:
                 self._cv.wait_for(lambda: bool(self._items) or self._stop)
+                self._cv.wait_for(lambda: len(self._items) >= self.batch or self._stop, LINGER_S)
                 if self._stop:
                     return
                 batch = [q for _, q in zip(range(self.batch), self._items.values(), strict=False)]

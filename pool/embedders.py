@@ -80,6 +80,14 @@ class SentenceTransformerEmbedder:
             self._offline = False
         self._model: Any = None
         self._lock = threading.Lock()
+        self._name = model_name_or_path
+
+    def worker_copy(self) -> SentenceTransformerEmbedder:
+        """A second instance of the same model (loaded on first use, ~90 MB for MiniLM) for a background
+        worker: a model's tokenizer must not be used by two threads at once, and with its own copy the
+        worker never makes a recall wait for its batch."""
+        return SentenceTransformerEmbedder(self._name, batch_size=self.batch_size, device=self.device,
+                                           threads=self.threads)
 
     def _load(self) -> Any:
         with self._lock:
@@ -219,6 +227,30 @@ class EmbeddingCache:
         return np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
 
 
+    def embed_with(self, embedder: Embedder, texts: Sequence[str], remember: Sequence[bool]) -> np.ndarray:
+        """Embed texts with another instance of the model (a background worker's), outside the batching of
+        concurrent callers; serves repeats from memory and keeps the new vectors of the texts flagged in
+        ``remember`` (e.g. questions, which recall may ask again; not trajectories)."""
+        keys = [text_key(t) for t in texts]
+        with self._lock:
+            found = {k: v for k in keys if (v := self._lru.get(k)) is not None}
+        todo = [i for i, k in enumerate(keys) if k not in found]
+        fresh: dict[str, np.ndarray] = {}
+        if todo:
+            vectors = embedder.embed([texts[i] for i in todo])
+            for row, i in enumerate(todo):
+                found[keys[i]] = vectors[row]
+                if remember[i]:
+                    fresh[keys[i]] = vectors[row]
+        with self._lock:
+            for key, vec in fresh.items():
+                self._lru.put(key, vec)
+        if fresh and self._save is not None:
+            self._save(fresh)
+        if not keys:
+            return np.zeros((0, self.embedder.dim), dtype=np.float32)
+        return np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
+
     def _embed_batch(self, calls: Sequence[list[str]]) -> list[np.ndarray]:
         """One model call for the texts of every queued caller; each gets its own rows back."""
         if len(calls) == 1:
@@ -247,6 +279,10 @@ class HashEmbedder:
         self.id = f"hash-{dim}"
         self.cheap = True  # cheaper than a cache lookup: pools skip the persistent embedding cache
         self._memo: dict[str, tuple[int, float]] = {}
+
+    def worker_copy(self) -> HashEmbedder:
+        """The embedder a background worker uses: this one (it holds no state a thread could upset)."""
+        return self
 
     def _slot(self, token: str) -> tuple[int, float]:
         slot = self._memo.get(token)

@@ -99,6 +99,8 @@ class ExperiencePool(PoolFiles, Moderation, Recording):
         self._acks: GroupCommit[_Pending, RecordOutcome] = GroupCommit(self._commit_acks,
                                                                        max_wait_s=GROUP_WAIT_S)
         self._queue = EmbedQueue(store.label, self._publish)
+        copy = getattr(embedder, "worker_copy", None)
+        self._worker_embedder: Embedder | None = copy() if copy is not None else None
         # a cheap embedder (hash) is faster than a database lookup: keep only the in-memory LRU then
         cheap = bool(getattr(embedder, "cheap", False))
         self.cache = EmbeddingCache(

@@ -19,7 +19,6 @@ from seer.pool.models import PoolError, PoolStats, RecalledExperience, Status
 from seer.pool.screen import Finding, describe, screen_stored
 from seer.pool.store import PoolStore
 
-
 SETTLE_S = 60.0  # an admin action waits this long at most for pending records to be embedded
 
 

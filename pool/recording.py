@@ -24,7 +24,7 @@ from seer.pool.accumulate import (
     build_experience,
     clean_steps,
     experience_row,
-    find_duplicate,
+    find_duplicates,
     find_same_task,
     is_duplicate,
 )
@@ -68,6 +68,7 @@ class Recording:
     classifier: IntentClassifier | None
     capacity: Capacity
     defer_embedding: bool
+    _worker_embedder: Embedder | None  # the worker's own copy of the model (None: share the pool's)
     _commits: GroupCommit[_Pending, RecordOutcome]
     _acks: GroupCommit[_Pending, RecordOutcome]
     _queue: EmbedQueue
@@ -152,10 +153,11 @@ class Recording:
             merged: dict[int, str] = {}
             credit: Counter[int] = Counter()
             hashes = self.store.text_hashes([normalise_task(item.exp.task) for item in batch])
+            known = find_duplicates(self.mirror, [item.exp for item in batch],
+                                    np.stack([item.vector for item in batch if item.vector is not None]),
+                                    [int(h) for h in hashes], self.capacity.dedup_cosine)
             for i, item in enumerate(batch):
-                assert item.vector is not None
-                dup = find_duplicate(self.mirror, item.exp, item.vector, int(hashes[i]),
-                                     self.capacity.dedup_cosine) or self._batch_duplicate(item, kept)
+                dup = known[i] or self._batch_duplicate(item, kept)
                 self._credit(credit, item, merged=dup is not None)
                 if dup is not None:
                     merged[i] = dup
@@ -244,20 +246,28 @@ class Recording:
         """The worker's step: embed a batch of pending records, then (one transaction) move those that are
         not near-duplicates into the pool and drop the rest from the queue; capacity applies after."""
         texts = [t for q in batch for t in (q.exp.task, render_steps(q.exp.steps))]
-        vectors = self.cache.embed(texts)  # the model runs outside the pool's lock
+        if self._worker_embedder is not None:  # the model runs outside the pool's lock, on its own copy
+            questions = [i % 2 == 0 for i in range(len(texts))]  # kept in the cache: recall may ask them
+            vectors = self.cache.embed_with(self._worker_embedder, texts, questions)
+        else:
+            vectors = self.cache.embed(texts)
         with self.lock:
             live = [(i, q) for i, q in enumerate(batch) if self._queue.get(q.exp.id) is q]  # not forgotten
-            kept: list[_Pending] = []
-            for i, q in live:
+            for _, q in live:
                 exp = q.exp
                 standing = self._quarantined.get(exp.recorder)
                 if standing is not None and exp.status != "quarantined":  # quarantined since acknowledged
                     exp.status = "quarantined"
                     exp.status_reason = (f"recorder {exp.recorder!r} is quarantined "
                                          f"({standing or 'by an admin'})")
+            known = find_duplicates(self.mirror, [q.exp for _, q in live],
+                                    vectors[[2 * i for i, _ in live]].reshape(len(live), -1),
+                                    [q.task_hash for _, q in live], self.capacity.dedup_cosine)
+            kept: list[_Pending] = []
+            for (i, q), dup in zip(live, known, strict=True):
+                exp = q.exp
                 item = _Pending(exp, vectors[2 * i], [], [], q.task_hash)
-                if (find_duplicate(self.mirror, exp, vectors[2 * i], q.task_hash, self.capacity.dedup_cosine)
-                        or self._batch_duplicate(item, kept)):
+                if dup is not None or self._batch_duplicate(item, kept):
                     continue
                 exp.query_embedding = vectors[2 * i].tolist()
                 exp.trajectory_embedding = vectors[2 * i + 1].tolist()
