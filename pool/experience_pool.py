@@ -395,6 +395,10 @@ class ExperiencePool(PoolFiles, Moderation, Recording):
         """Wait until every pending record is published (recallable) or merged; False on timeout."""
         return self._queue.settle(timeout_s)
 
+    def merged_after_ack(self) -> int:
+        """Records acknowledged as stored and merged into a near-duplicate once embedded, since open."""
+        return self._queue.merged
+
     def pending_lag_ms(self) -> dict[str, float]:
         """Acknowledgement-to-recallable lag of the recently published records: p50, p99, max (ms)."""
         return self._queue.lag_ms()

@@ -235,3 +235,5 @@ class PoolStats(BaseModel):
     # they are; and the acknowledgement-to-recallable lag of the recently published ones (p50, p99, max ms)
     pending: int = 0
     pending_lag_ms: dict[str, float] = Field(default_factory=dict)
+    # records acknowledged as stored, then merged into a near-duplicate once embedded (since open)
+    merged_after_ack: int = 0

@@ -47,6 +47,9 @@ class Moderation:
     def pending_lag_ms(self) -> dict[str, float]:
         raise NotImplementedError
 
+    def merged_after_ack(self) -> int:
+        raise NotImplementedError
+
     @property
     def name(self) -> str:
         return self.store.label
@@ -79,6 +82,7 @@ class Moderation:
             per_status=per_status,
             pending=self.pending(),
             pending_lag_ms=self.pending_lag_ms(),
+            merged_after_ack=self.merged_after_ack(),
         )
 
     def _status_for(self, recorder: str, findings: Sequence[Finding], hold: str | None) -> tuple[Status, str]:

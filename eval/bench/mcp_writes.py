@@ -78,17 +78,20 @@ async def _writers(url: str, probes: Sequence[Probe], clients: int, per_client: 
         t0 = time.perf_counter()
         ready.set()
     ack_s = time.perf_counter() - t0
-    server_cpu, client_cpu = _cpu_s(server_pid) - server_cpu, _cpu_s() - client_cpu
+    server_start, server_cpu, client_cpu = server_cpu, _cpu_s(server_pid) - server_cpu, _cpu_s() - client_cpu
     async with Client(url) as watcher:  # until nothing is pending (at once without deferral)
         while True:
             stats = await _stats(watcher)
             if not stats.get("pending") or time.perf_counter() - t0 > SETTLE_TIMEOUT_S:
                 break
             await anyio.sleep(0.05)
+    total_server_cpu = _cpu_s(server_pid) - server_start
     total = clients * per_client
     return {"clients": clients, **_rates(total, stored, ack_s, time.perf_counter() - t0, times),
             "pending_at_end": stats.get("pending", 0), "lag_ms": stats.get("pending_lag_ms", {}),
+            "merged_after_ack": stats.get("merged_after_ack", 0),
             "server_cpu_ms_per_record": round(server_cpu / total * 1000, 1),
+            "server_cpu_ms_per_record_to_recallable": round(total_server_cpu / total * 1000, 1),
             "client_cpu_ms_per_record": round(client_cpu / total * 1000, 1)}
 
 
@@ -149,18 +152,19 @@ def measure_pool_writes(
                 times.append((time.perf_counter() - start) * 1000)
 
         threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
-        cpu, t0 = _cpu_s(), time.perf_counter()
+        cpu0, t0 = _cpu_s(), time.perf_counter()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        ack_s, cpu = time.perf_counter() - t0, _cpu_s() - cpu
+        ack_s, cpu = time.perf_counter() - t0, _cpu_s() - cpu0
         pool.settle(SETTLE_TIMEOUT_S)
-        recallable_s = time.perf_counter() - t0
-        pending, lag = pool.pending(), pool.pending_lag_ms()
+        recallable_s, all_cpu = time.perf_counter() - t0, _cpu_s() - cpu0
+        pending, lag, merged = pool.pending(), pool.pending_lag_ms(), pool.merged_after_ack()
     finally:
         pool.close()
     total = clients * per_client
     return {"embedder": embedder, "in_process": True, "defer_embedding": defer, "clients": clients,
             **_rates(total, sum(stored), ack_s, recallable_s, times), "pending_at_end": pending,
-            "lag_ms": lag, "cpu_ms_per_record": round(cpu / total * 1000, 1)}
+            "lag_ms": lag, "merged_after_ack": merged, "cpu_ms_per_record": round(cpu / total * 1000, 1),
+            "cpu_ms_per_record_to_recallable": round(all_cpu / total * 1000, 1)}
