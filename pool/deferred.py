@@ -50,11 +50,13 @@ class EmbedQueue:
     """Pending records in acknowledgement order, and the worker that publishes them.
 
     ``process(batch)`` embeds a batch and publishes it (or merges it away), calling `remove` for each record
-    it is done with; an exception leaves the batch pending for a retry."""
+    it is done with; an exception leaves the batch pending for a retry. ``warm`` runs first on the worker
+    thread (loading the worker's model before the first records arrive)."""
 
     def __init__(self, label: str, process: Callable[[list[Queued]], None], *, batch: int = EMBED_BATCH,
-                 max_pending: int = MAX_PENDING) -> None:
+                 max_pending: int = MAX_PENDING, warm: Callable[[], None] | None = None) -> None:
         self.process = process
+        self.warm = warm
         self.batch = batch
         self.max_pending = max_pending
         self._items: dict[str, Queued] = {}  # by id, oldest first
@@ -153,6 +155,11 @@ class EmbedQueue:
         with contextlib.suppress(OSError, AttributeError):  # elsewhere the worker keeps the process's nice
             tid = threading.get_native_id()
             os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + WORKER_NICE))
+        if self.warm is not None:
+            try:
+                self.warm()
+            except Exception as exc:  # the first batch will say what is wrong
+                self.error = exc
         while True:
             with self._cv:
                 self._cv.wait_for(lambda: bool(self._items) or self._stop)

@@ -98,9 +98,9 @@ class ExperiencePool(PoolFiles, Moderation, Recording):
                                                                           max_wait_s=GROUP_WAIT_S)
         self._acks: GroupCommit[_Pending, RecordOutcome] = GroupCommit(self._commit_acks,
                                                                        max_wait_s=GROUP_WAIT_S)
-        self._queue = EmbedQueue(store.label, self._publish)
         copy = getattr(embedder, "worker_copy", None)
         self._worker_embedder: Embedder | None = copy() if copy is not None else None
+        self._queue = EmbedQueue(store.label, self._publish, warm=self._warm_worker)
         # a cheap embedder (hash) is faster than a database lookup: keep only the in-memory LRU then
         cheap = bool(getattr(embedder, "cheap", False))
         self.cache = EmbeddingCache(
@@ -390,6 +390,11 @@ class ExperiencePool(PoolFiles, Moderation, Recording):
     def pending(self) -> int:
         """Number of records stored but not embedded yet (not recalled until they are)."""
         return len(self._queue)
+
+    def _warm_worker(self) -> None:
+        """Load the worker's model copy in the background when records will be deferred."""
+        if self.defer_embedding and self._worker_embedder is not None:
+            self._worker_embedder.embed(["warm up"])
 
     def settle(self, timeout_s: float | None = None) -> bool:
         """Wait until every pending record is published (recallable) or merged; False on timeout."""
