@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 EMBED_BATCH = 32  # records per model call of the worker (64 texts: questions and trajectories)
 MAX_PENDING = 1000  # records waiting at most; more wait for room (MiniLM, one core: ~20 records/s)
 LINGER_S = 0.05  # the worker waits this long at most for a batch to fill (fewer, larger transactions)
+STOP_WAIT_S = 2.0  # closing waits this long at most for the worker (a batch in the model is abandoned)
 RETRY_S = 1.0  # after a failed batch (kept pending), the worker tries again this much later
 # The worker runs this much nicer than the request threads (Linux gives each thread its own nice value): on a
 # busy core, acknowledging records and answering recalls come first; embedding takes what is left.
@@ -143,13 +144,19 @@ class EmbedQueue:
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self) -> None:
-        """Stop the worker after its current batch; what is still queued stays in the file."""
+    @property
+    def stopping(self) -> bool:
+        """Whether `stop` was called (a batch embedded after it is not published)."""
+        return self._stop
+
+    def stop(self, timeout_s: float = STOP_WAIT_S) -> None:
+        """Stop the worker; what is still queued stays in the file. A batch being embedded is abandoned (it
+        is embedded again after the next open); one being published is finished first."""
         with self._cv:
             self._stop = True
             self._cv.notify_all()
         if self._thread.is_alive():
-            self._thread.join()
+            self._thread.join(timeout_s)
 
     def _run(self) -> None:
         with contextlib.suppress(OSError, AttributeError):  # elsewhere the worker keeps the process's nice
@@ -170,6 +177,8 @@ class EmbedQueue:
             try:
                 self.process(batch)
                 with self._cv:
+                    if self._stop:
+                        return
                     if any(self._items.get(q.exp.id) is q for q in batch):
                         raise RuntimeError("a processed record was left pending")
             except Exception as exc:  # kept pending: retried (a model or disk error must not end the thread)

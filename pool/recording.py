@@ -252,6 +252,8 @@ class Recording:
         else:
             vectors = self.cache.embed(texts)
         with self.lock:
+            if self._queue.stopping:  # the pool is closing: these stay pending in the file
+                return
             live = [(i, q) for i, q in enumerate(batch) if self._queue.get(q.exp.id) is q]  # not forgotten
             for _, q in live:
                 exp = q.exp

@@ -179,3 +179,17 @@ def test_a_failed_embedding_keeps_records_pending_through_close_and_reopen(tmp_p
         assert sorted(str(e.id) for e in again.experiences()) == sorted(map(str, ids))
     finally:
         again.close()
+
+
+def test_closing_while_the_model_embeds_keeps_the_records_pending(tmp_path: Path) -> None:
+    embedder = GatedEmbedder()  # the worker is stuck in the model until the gate opens
+    pool = ExperiencePool.open(tmp_path / "s.duckdb", embedder, intent_labels=None, defer_embedding=True)
+    ids = [pool.record(request(f"Coffee on 2011-04-{i + 1:02d}?")).id for i in range(3)]
+    pool.close()  # returns although the worker's batch is still in the model
+    embedder.gate.set()  # the batch comes back after the close: it must not be published into a closed pool
+    again = ExperiencePool.open(tmp_path / "s.duckdb", HashEmbedder(), intent_labels=None)
+    try:
+        assert again.pending() == 3 and again.settle(10)
+        assert sorted(str(e.id) for e in again.experiences()) == sorted(map(str, ids))
+    finally:
+        again.close()
