@@ -33,6 +33,9 @@ class Capacity:
     max_evict_per_write: int = 16
 
 
+COSINE_CHUNK = 65_536  # rows per product when dedup compares a batch with the whole pool
+
+
 def new_id() -> str:
     """A fresh experience id."""
     return uuid.uuid4().hex[:16]
@@ -57,8 +60,8 @@ def experience_row(exp: Experience) -> dict[str, Any]:
         "norm_task": normalise_task(exp.task),
         "demo_text": exp.demo_text,
         "tokens": approx_tokens(exp.demo_text),
-        "query_embedding": np.asarray(exp.query_embedding, np.float32),
-        "trajectory_embedding": np.asarray(exp.trajectory_embedding, np.float32),
+        "query_embedding": _vector(exp.query_embedding),
+        "trajectory_embedding": _vector(exp.trajectory_embedding),
         "judge_kind": exp.judge_kind,
         "judge_verdict": exp.judge_verdict,
         "model": exp.model,
@@ -72,6 +75,10 @@ def experience_row(exp: Experience) -> dict[str, Any]:
         "status": exp.status,
         "status_reason": exp.status_reason,
     }
+
+
+def _vector(values: list[float] | None) -> np.ndarray | None:
+    return None if values is None else np.asarray(values, np.float32)
 
 
 def row_to_experience(row: dict[str, Any]) -> Experience:
@@ -137,19 +144,72 @@ def find_duplicate(
     recorder's, so it neither absorbs nor is absorbed by others' work. ``task_hash``: the hash of ``exp``'s
     normalised task, compared with the mirror's (`PoolStore.text_hashes`), so no table is scanned."""
     m = mirror
-    template = template_key(exp.intent, exp.tool_chain)
-    code = m.templates.get(template)
-    if code < 0:
-        return None
-    n = m.n
-    peers = m.active[:n] if exp.status == "active" else m.recorder[:n] == m.recorders.get(exp.recorder)
-    slots = np.flatnonzero((m.template[:n] == code) & m.alive[:n] & peers)
+    slots = _peer_slots(m, exp)
     if len(slots) == 0:
         return None
     cos = m.dot("query", slots, qvec)
     same_text = m.task_hash[slots] == np.uint64(task_hash)
     hits = slots[is_duplicate(cos, same_text, threshold)]
     return m.ids[int(hits[0])] if len(hits) else None
+
+
+def find_duplicates(
+    mirror: Mirror, exps: Sequence[Experience], qvecs: np.ndarray, task_hashes: Sequence[int],
+    threshold: float,
+) -> list[str | None]:
+    """`find_duplicate` of many records at once: records with the same template and peers share one gather
+    of their candidates' vectors and one matrix product (a template can hold thousands of experiences)."""
+    m = mirror
+    out: list[str | None] = [None] * len(exps)
+    groups: dict[tuple[str, bool, str], list[int]] = {}
+    for i, exp in enumerate(exps):
+        active = exp.status == "active"
+        groups.setdefault((template_key(exp.intent, exp.tool_chain), active, "" if active else exp.recorder),
+                          []).append(i)
+    members = list(groups.values())
+    slots = [_peer_slots(m, exps[group[0]]) for group in members]
+    for group, where, cos in zip(members, slots, _cosines(m, slots, members, qvecs), strict=True):
+        hashes = m.task_hash[where]
+        for j, i in enumerate(group):
+            hits = where[is_duplicate(cos[:, j], hashes == np.uint64(task_hashes[i]), threshold)]
+            out[i] = m.ids[int(hits[0])] if len(hits) else None
+    return out
+
+
+def _cosines(m: Mirror, slots: Sequence[np.ndarray], members: Sequence[list[int]], qvecs: np.ndarray
+             ) -> list[np.ndarray]:
+    """Query cosines of each group's candidate slots with its members' vectors, (slots, members) each.
+    Few candidates: gathered per group. Candidates from many groups (a batch of records of many
+    templates): one product with every row, in chunks, costs less than copying most of the matrix."""
+    if sum(len(s) for s in slots) * 2 <= m.n:
+        return [m.vec["query"][s] @ qvecs[g].T for s, g in zip(slots, members, strict=True)]
+    out = [np.empty((len(s), len(g)), np.float32) for s, g in zip(slots, members, strict=True)]
+    for start in range(0, m.n, COSINE_CHUNK):
+        stop = min(start + COSINE_CHUNK, m.n)
+        block = m.vec["query"][start:stop] @ qvecs.T  # (rows, all records)
+        for s, g, o in zip(slots, members, out, strict=True):
+            lo, hi = np.searchsorted(s, [start, stop])
+            o[lo:hi] = block[s[lo:hi] - start][:, g]
+    return out
+
+
+def find_same_task(mirror: Mirror, exp: Experience, task_hash: int) -> str | None:
+    """The id of an experience with ``exp``'s template and normalised task (hash ``task_hash``) among the
+    peers `find_duplicate` compares with, else None: the duplicate test of a record not embedded yet."""
+    m = mirror
+    slots = _peer_slots(m, exp)
+    hits = slots[m.task_hash[slots] == np.uint64(task_hash)]
+    return m.ids[int(hits[0])] if len(hits) else None
+
+
+def _peer_slots(m: Mirror, exp: Experience) -> np.ndarray:
+    """Live slots of ``exp``'s template that it may merge with (active ones, or its own recorder's)."""
+    code = m.templates.get(template_key(exp.intent, exp.tool_chain))
+    if code < 0:
+        return np.zeros(0, np.int64)
+    n = m.n
+    peers = m.active[:n] if exp.status == "active" else m.recorder[:n] == m.recorders.get(exp.recorder)
+    return np.flatnonzero((m.template[:n] == code) & m.alive[:n] & peers)
 
 
 def merges(

@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -17,15 +15,12 @@ import numpy as np
 from seer.pool import recall as R
 from seer.pool.accumulate import (
     Capacity,
-    build_experience,
-    clean_steps,
     experience_row,
-    find_duplicate,
-    is_duplicate,
     merges,
     row_to_experience,
 )
 from seer.pool.ann import AnnIndex, AnnSettings
+from seer.pool.deferred import EmbedQueue, Queued
 from seer.pool.embedders import Embedder, EmbeddingCache, embedder_from_id, load_embedder
 from seer.pool.group_commit import GroupCommit
 from seer.pool.home import pools_dir
@@ -38,15 +33,15 @@ from seer.pool.models import (
     RecalledExperience,
     RecallRequest,
     RecordOutcome,
-    RecordRequest,
 )
 from seer.pool.moderation import Moderation
 from seer.pool.persisted import PoolFiles
-from seer.pool.render import normalise_task, question_overlap, render_demo, render_steps, template_key
-from seer.pool.screen import rule_names, screen_record
+from seer.pool.recording import Recording, _Pending
+from seer.pool.render import question_overlap, render_demo, render_steps
+from seer.pool.screen import screen_record
 from seer.pool.snapshot import VectorSnapshot
 from seer.pool.store import PoolStore
-from seer.pool.trust import LOCAL, TrustPolicy, recall_mask
+from seer.pool.trust import TrustPolicy, recall_mask
 from seer.pool.writer import WriteBehind
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -54,17 +49,6 @@ ANN_THRESHOLD = 20_000
 GROUP_WAIT_S = 0.005  # a group commit waits this long at most for records other callers are preparing
 GOAL_CACHE_SIZE = 1024  # results of `goal` recalls (they do not depend on the steps so far)
 DISPLAY_CACHE_SIZE = 4096  # task / intent / demo_text / tool_chain of recently recalled experiences
-
-
-@dataclass
-class _Pending:
-    """A record waiting for its group commit: the experience (vectors set), its query vector, the ids it
-    credits and the screening rules it matched."""
-
-    exp: Experience
-    vector: np.ndarray
-    credit: Sequence[str]
-    rules: list[str]
 
 
 def pool_path(name_or_path: str | Path) -> tuple[Path, str]:
@@ -78,7 +62,7 @@ def pool_path(name_or_path: str | Path) -> tuple[Path, str]:
     return pools_dir() / f"{text}.duckdb", text
 
 
-class ExperiencePool(PoolFiles, Moderation):
+class ExperiencePool(PoolFiles, Moderation, Recording):
     """One named experience pool. Thread-safe: one instance serves many concurrent MCP clients."""
 
     def __init__(
@@ -92,8 +76,10 @@ class ExperiencePool(PoolFiles, Moderation):
         persist_ann: bool,
         ann: AnnSettings | None = None,
         vector_copy: bool = True,
+        defer_embedding: bool = False,
     ) -> None:
         self.store = store
+        self.defer_embedding = defer_embedding
         self.embedder = embedder
         self.capacity = capacity
         self.ann_threshold = ann_threshold
@@ -110,6 +96,11 @@ class ExperiencePool(PoolFiles, Moderation):
         self._writer = WriteBehind(store, after_flush=self._persist)
         self._commits: GroupCommit[_Pending, RecordOutcome] = GroupCommit(self._commit_records,
                                                                           max_wait_s=GROUP_WAIT_S)
+        self._acks: GroupCommit[_Pending, RecordOutcome] = GroupCommit(self._commit_acks,
+                                                                       max_wait_s=GROUP_WAIT_S)
+        copy = getattr(embedder, "worker_copy", None)
+        self._worker_embedder: Embedder | None = copy() if copy is not None else None
+        self._queue = EmbedQueue(store.label, self._publish, warm=self._warm_worker)
         # a cheap embedder (hash) is faster than a database lookup: keep only the in-memory LRU then
         cheap = bool(getattr(embedder, "cheap", False))
         self.cache = EmbeddingCache(
@@ -123,7 +114,9 @@ class ExperiencePool(PoolFiles, Moderation):
         self._display: LRU[int, dict[str, Any]] = LRU(DISPLAY_CACHE_SIZE)
         self._quarantined = store.quarantined_recorders()
         self._load()
+        self._load_pending()
         self._writer.start()
+        self._queue.start()  # also publishes records left pending by an earlier process
 
     # --------------------------------------------------------------- lifecycle
     @classmethod
@@ -140,10 +133,13 @@ class ExperiencePool(PoolFiles, Moderation):
         ann: AnnSettings | None = None,
         vector_copy: bool = True,
         migrate_upto: int | None = None,
+        defer_embedding: bool = False,
     ) -> ExperiencePool:
         """Open or create a pool. Without an embedder: the pool's own (existing) or the offline MiniLM.
         ``ann``: candidate budget and graph settings of the ANN path (used above ``ann_threshold`` rows);
-        ``vector_copy``: keep a memory-mappable copy of the vectors next to the file (fast opening)."""
+        ``vector_copy``: keep a memory-mappable copy of the vectors next to the file (fast opening);
+        ``defer_embedding``: acknowledge a record once committed with its texts and embed it afterwards
+        (`seer.pool.deferred`; it is recalled from then on)."""
         path, label = pool_path(name_or_path)
         if embedder is None and path.exists() and path.stat().st_size > 0:
             meta = PoolStore.inspect(path, label)
@@ -167,6 +163,7 @@ class ExperiencePool(PoolFiles, Moderation):
             persist_ann=persist_ann,
             ann=ann,
             vector_copy=vector_copy,
+            defer_embedding=defer_embedding,
         )
 
     @classmethod
@@ -186,7 +183,9 @@ class ExperiencePool(PoolFiles, Moderation):
         self._writer.flush()
 
     def close(self) -> None:
-        """Flush pending writes, persist the ANN index and close the file."""
+        """Flush pending writes, persist the ANN index and close the file. Records still waiting for their
+        embedding stay in the file and are embedded after the next open."""
+        self._queue.stop()
         self._writer.stop()
         self._append_copy()
         self.save_ann()
@@ -284,151 +283,27 @@ class ExperiencePool(PoolFiles, Moderation):
     def _count_recalled(self, ids: Sequence[str]) -> None:
         self._writer.count_recalled(self._seqs_of(ids))
 
-    # ------------------------------------------------------------------ record
-    def record(
-        self, request: RecordRequest, *, recorder: str = LOCAL, hold: str | None = None
-    ) -> RecordOutcome:
-        """Store a successful trajectory (Algorithm 2) with dedup and capacity; credit recalled ids.
-
-        ``recorder`` is stored as its provenance. The record is stored *held* (not recalled until an admin
-        releases it) when its text matches a screening rule or ``hold`` gives a reason (the server's hold
-        policy), and *quarantined* when its recorder is; held records credit no one."""
-        if not request.success:
-            return RecordOutcome(
-                stored=False, reason="not successful: only successful trajectories are stored"
-            )
-        with self._commits.coming():  # a batch being committed waits briefly for this record
-            return self._record(request, recorder, hold)
-
-    def _record(self, request: RecordRequest, recorder: str, hold: str | None) -> RecordOutcome:
-        steps = clean_steps(request.steps)
-        if not steps:
-            return RecordOutcome(stored=False, reason="no successful tool step to learn from")
-        findings = screen_record(request.task, steps, request.final_answer)
-        status, why = self._status_for(recorder, findings, hold)
-        vectors = self.cache.embed([request.task, render_steps(steps)])
-        intent, source = request.intent, request.intent_source or "caller"
-        if intent is None:
-            if self.classifier is None:
-                raise PoolError("record needs an intent: this pool has no intent labels to infer one")
-            intent, source = self.classifier.classify_vectors(vectors[:1])[0], "inferred"
-        exp = build_experience(
-            request.task,
-            steps,
-            intent,
-            source,
-            final_answer=request.final_answer,
-            judge_kind=request.judge,
-            judge_verdict=request.judge_verdict,
-            model=request.model,
-            source_task_id=request.source_task_id,
-            embedder_id=self.embedder.id,
-        )
-        exp.query_embedding = vectors[0].tolist()
-        exp.trajectory_embedding = vectors[1].tolist()
-        exp.recorder, exp.status, exp.status_reason = recorder, status, why
-        credit = request.recalled_ids if status == "active" else []
-        rules = rule_names(findings)
-        return self._commits.submit(_Pending(exp, vectors[0], credit, rules))
-
-    def _commit_records(self, batch: Sequence[_Pending]) -> list[RecordOutcome]:
-        """Group commit of concurrent records: dedup each against the pool and the batch's earlier ones,
-        then ONE transaction inserts the rest and credits every recalled id; capacity applies after."""
-        with self.lock:
-            kept: list[_Pending] = []
-            merged: dict[int, str] = {}
-            credit: Counter[int] = Counter()
-            hashes = self.store.text_hashes([normalise_task(item.exp.task) for item in batch])
-            for i, item in enumerate(batch):
-                dup = find_duplicate(self.mirror, item.exp, item.vector, int(hashes[i]),
-                                     self.capacity.dedup_cosine) or self._batch_duplicate(item, kept)
-                seqs = self._seqs_of(item.credit)
-                if dup is not None:  # as before group commit: a duplicate credits each recalled id it names
-                    merged[i] = dup
-                    credit.update(seqs)
-                else:  # a stored record credits each distinct recalled id once
-                    kept.append(item)
-                    credit.update(set(seqs))
-            self._insert([item.exp for item in kept], credit=credit)
-            evicted: set[str] = set()
-            budget = self.capacity.max_evict_per_write * max(len(kept), 1)
-            for intent in dict.fromkeys(item.exp.intent for item in kept):
-                out = self._enforce_capacity(intent, budget)
-                evicted.update(out)
-                budget -= len(out)
-        outcomes = []
-        for i, item in enumerate(batch):
-            exp, status = item.exp, item.exp.status
-            if i in merged:
-                outcomes.append(RecordOutcome(
-                    stored=False, id=None, merged_into=merged[i], status=status, rules=item.rules,
-                    reason=f"duplicate of {merged[i]} (same intent, tool chain and task)"))
-            elif exp.id in evicted:
-                outcomes.append(RecordOutcome(stored=False, reason="evicted at once: pool is full",
-                                              status=status, rules=item.rules))
-            else:
-                reason = "stored"
-                if status != "active":
-                    reason = (f"stored {status}: not recalled until an admin releases it; "
-                              f"{exp.status_reason}")
-                reason += f"; evicted {len(evicted)} least useful" if evicted else ""
-                outcomes.append(RecordOutcome(stored=True, id=exp.id, reason=reason, status=status,
-                                              rules=item.rules))
-        return outcomes
-
-    def _batch_duplicate(self, item: _Pending, kept: Sequence[_Pending]) -> str | None:
-        """The id of an earlier record of the same batch that ``item`` duplicates (as `find_duplicate`)."""
-        exp = item.exp
-        template, task = template_key(exp.intent, exp.tool_chain), normalise_task(exp.task)
-        for other in kept:
-            o = other.exp
-            peers = (o.status == "active") if exp.status == "active" else (o.recorder == exp.recorder)
-            if not peers or template_key(o.intent, o.tool_chain) != template:
-                continue
-            cos = np.array([float(item.vector @ other.vector)])
-            if is_duplicate(cos, np.array([normalise_task(o.task) == task]), self.capacity.dedup_cosine)[0]:
-                return o.id
-        return None
-
-    def _insert(self, exps: Sequence[Experience], credit: Mapping[int, int] | None = None) -> None:
+    def _insert(self, exps: Sequence[Experience], credit: Mapping[int, int] | None = None,
+                unqueue: Sequence[str] = ()) -> None:
         """Insert experiences (vectors set) in one transaction that also credits recalled experiences
-        (times_in_success + count, by seq), then extend the mirror."""
-        if not exps and not credit:
+        (times_in_success + count, by seq) and removes ``unqueue`` from the pending records, then extend
+        the mirror."""
+        if not exps and not credit and not unqueue:
             return
         with self.lock:
-            rows = self.store.insert_rows([experience_row(e) for e in exps], credit=credit or {})
+            rows = self.store.insert_rows([experience_row(e) for e in exps], credit=credit or {},
+                                          unqueue=unqueue)
             if rows:
                 self._append_mirror(stored_columns(rows))
             self._goal_cache.clear()
 
-    def _enforce_capacity(self, intent: str | None = None, budget: int | None = None) -> list[str]:
-        """Evict least useful (not active first, lowest times_in_success, then oldest) above the
-        per-intent/global limits; at most ``budget`` rows (None: all the excess)."""
-        evicted: list[str] = []
-        m = self.mirror
-        intents = [intent] if intent is not None else list(m.intents.names)
-        left = budget if budget is not None else 2**62
-        for name in intents:
-            code = m.intents.get(name)
-            count = int(((m.intent[: m.n] == code) & m.alive[: m.n]).sum())
-            excess = min(count - self.capacity.per_intent, left)
-            if excess > 0:
-                evicted += self._evict(name, excess)
-                left -= excess
-        excess = min(m.live - self.capacity.total, left)
-        if excess > 0:
-            evicted += self._evict(None, excess)
-        return evicted
-
-    def _evict(self, intent: str | None, n: int) -> list[str]:
-        with self.lock:
-            ids = self.store.evict_least_useful(intent, n)
-            self._drop_from_memory(ids)
-        return ids
-
     def forget(self, experience_id: str) -> bool:
-        """Delete one experience; False when the id is unknown."""
+        """Delete one experience (or a pending record); False when the id is unknown."""
         with self.lock:
+            if self._queue.get(experience_id) is not None:
+                self.store.delete_pending([experience_id])
+                self._queue.remove([experience_id])
+                return True
             if experience_id not in self.mirror.slot_of_id:
                 return False
             self._delete([experience_id])
@@ -494,9 +369,12 @@ class ExperiencePool(PoolFiles, Moderation):
             self._goal_cache.clear()
 
     def get(self, experience_id: str, *, vectors: bool = False) -> Experience | None:
-        """One stored experience by id."""
+        """One stored experience by id (a pending record too: without vectors until it is embedded)."""
         row = self.store.row(experience_id, vectors=vectors)
-        return row_to_experience(row) if row is not None else None
+        if row is not None:
+            return row_to_experience(row)
+        queued = self._queue.get(experience_id)
+        return queued.exp.model_copy(deep=True) if queued is not None else None
 
     def experiences(self, *, vectors: bool = False, batch: int = 1000) -> Iterator[Experience]:
         """All stored experiences in insertion order."""
@@ -510,8 +388,39 @@ class ExperiencePool(PoolFiles, Moderation):
             last = rows[-1]["seq"]
 
     def count(self) -> int:
-        """Number of stored experiences."""
-        return self.mirror.live
+        """Number of stored experiences, pending records included."""
+        return self.mirror.live + len(self._queue)
+
+    def pending(self) -> int:
+        """Number of records stored but not embedded yet (not recalled until they are)."""
+        return len(self._queue)
+
+    def _warm_worker(self) -> None:
+        """Load the worker's model copy in the background when records will be deferred."""
+        if self.defer_embedding and self._worker_embedder is not None:
+            self._worker_embedder.embed(["warm up"])
+
+    def settle(self, timeout_s: float | None = None) -> bool:
+        """Wait until every pending record is published (recallable) or merged; False on timeout."""
+        return self._queue.settle(timeout_s)
+
+    def merged_after_ack(self) -> int:
+        """Records acknowledged as stored and merged into a near-duplicate once embedded, since open."""
+        return self._queue.merged
+
+    def pending_lag_ms(self) -> dict[str, float]:
+        """Acknowledgement-to-recallable lag of the recently published records: p50, p99, max (ms)."""
+        return self._queue.lag_ms()
+
+    def _load_pending(self) -> None:
+        """Queue the records an earlier process acknowledged and did not embed."""
+        rows = self.store.pending_rows()
+        if not rows:
+            return
+        hashes = self.store.text_hashes([str(row["norm_task"]) for row in rows])
+        now = time.monotonic()
+        self._queue.add(Queued(row_to_experience(row), int(h), now)
+                        for row, h in zip(rows, hashes, strict=True))
 
     def prune(self) -> dict[str, int]:
         """Merge duplicates (keep the most useful, sum its stats) and apply capacity limits."""

@@ -214,6 +214,8 @@ class RecordOutcome(BaseModel):
     merged_into: str | None = None
     status: Status | None = None
     rules: list[str] = Field(default_factory=list)
+    # stored but not recalled until its texts are embedded (a pool that defers embedding)
+    pending: bool = False
 
 
 class PoolStats(BaseModel):
@@ -229,3 +231,9 @@ class PoolStats(BaseModel):
     times_recalled: int = 0
     times_in_success: int = 0
     per_status: dict[str, int] = Field(default_factory=dict)
+    # of ``count``: records stored but not embedded yet (a pool that defers embedding), not recalled until
+    # they are; and the acknowledgement-to-recallable lag of the recently published ones (p50, p99, max ms)
+    pending: int = 0
+    pending_lag_ms: dict[str, float] = Field(default_factory=dict)
+    # records acknowledged as stored, then merged into a near-duplicate once embedded (since open)
+    merged_after_ack: int = 0

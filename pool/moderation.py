@@ -19,6 +19,8 @@ from seer.pool.models import PoolError, PoolStats, RecalledExperience, Status
 from seer.pool.screen import Finding, describe, screen_stored
 from seer.pool.store import PoolStore
 
+SETTLE_S = 60.0  # an admin action waits this long at most for pending records to be embedded
+
 
 class Moderation:
     """The review operations of an :class:`~seer.pool.experience_pool.ExperiencePool` (a mixin: it uses
@@ -34,6 +36,18 @@ class Moderation:
         raise NotImplementedError
 
     def flush(self) -> None:
+        raise NotImplementedError
+
+    def settle(self, timeout_s: float | None = None) -> bool:
+        raise NotImplementedError
+
+    def pending(self) -> int:
+        raise NotImplementedError
+
+    def pending_lag_ms(self) -> dict[str, float]:
+        raise NotImplementedError
+
+    def merged_after_ack(self) -> int:
         raise NotImplementedError
 
     @property
@@ -66,6 +80,9 @@ class Moderation:
             times_recalled=times_recalled,
             times_in_success=times_in_success,
             per_status=per_status,
+            pending=self.pending(),
+            pending_lag_ms=self.pending_lag_ms(),
+            merged_after_ack=self.merged_after_ack(),
         )
 
     def _status_for(self, recorder: str, findings: Sequence[Finding], hold: str | None) -> tuple[Status, str]:
@@ -94,6 +111,7 @@ class Moderation:
     def _targets(self, recorder: str | None, experience_id: str | None) -> list[str]:
         if (recorder is None) == (experience_id is None):
             raise PoolError("name exactly one of a recorder or an experience id")
+        self.settle(SETTLE_S)  # a pending record becomes an experience an admin can act on
         ids = self.store.find_ids(ids=None if experience_id is None else [experience_id], recorder=recorder)
         if experience_id is not None and not self.store.find_ids(ids=[experience_id]):
             raise PoolError(f"no experience with id {experience_id!r}")
@@ -155,6 +173,7 @@ class Moderation:
 
     def purge(self, recorder: str, status: Status | None = None) -> list[str]:
         """Delete every experience of a recorder (only those with ``status``, if given); returns their ids."""
+        self.settle(SETTLE_S)
         with self.lock:
             ids = self.store.find_ids(recorder=recorder, status=status)
             self._delete(ids)

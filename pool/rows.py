@@ -36,6 +36,8 @@ COLUMNS = (
     "status",
     "status_reason",
 )
+# a record acknowledged before it was embedded (the pending_records table): no seq and no vectors yet
+PENDING_COLUMNS = tuple(c for c in COLUMNS if c not in ("seq", "query_embedding", "trajectory_embedding"))
 # what bulk loads that predate provenance (numpy columns without these) get
 PROVENANCE_DEFAULTS = {"recorder": "local", "status": "active", "status_reason": ""}
 

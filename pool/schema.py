@@ -70,6 +70,20 @@ def _m0005_screen_legacy(con: duckdb.DuckDBPyConnection, dim: int) -> None:
         con.executemany("UPDATE experiences SET status = 'held', status_reason = ? WHERE id = ?", held)
 
 
+def _m0006_pending_records(con: duckdb.DuckDBPyConnection, dim: int) -> None:
+    # Records acknowledged before their texts were embedded (a server that defers embedding): committed
+    # here with everything but a seq and the vectors, moved into `experiences` once embedded.
+    con.execute(
+        """CREATE TABLE pending_records (
+            id VARCHAR NOT NULL, task VARCHAR NOT NULL, intent VARCHAR NOT NULL, intent_source VARCHAR,
+            steps VARCHAR, tool_chain VARCHAR, template VARCHAR, norm_task VARCHAR, demo_text VARCHAR,
+            tokens INTEGER, judge_kind VARCHAR, judge_verdict VARCHAR, model VARCHAR, embedder_id VARCHAR,
+            source_task_id VARCHAR, final_answer VARCHAR, created_at TIMESTAMP,
+            times_recalled BIGINT DEFAULT 0, times_in_success BIGINT DEFAULT 0,
+            recorder VARCHAR, status VARCHAR, status_reason VARCHAR)"""
+    )
+
+
 # Ordered, named, append-only: never edit or reorder an entry that has shipped.
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0001_initial", _m0001_initial),
@@ -77,6 +91,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0003_lookup_indexes", _m0003_lookup_indexes),
     ("0004_provenance", _m0004_provenance),
     ("0005_screen_legacy", _m0005_screen_legacy),
+    ("0006_pending_records", _m0006_pending_records),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -23,6 +23,7 @@ from seer.pool.files import backup_wal, duck_error, truncated
 from seer.pool.models import PoolError
 from seer.pool.rows import COLUMNS, PROVENANCE_DEFAULTS, rows_to_columns, to_param
 from seer.pool.schema import APP, MIGRATIONS, SCHEMA_VERSION, create_meta, read_meta
+from seer.pool.store_pending import PendingQueries
 from seer.pool.store_review import ReviewQueries
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PoolStore"]
@@ -40,7 +41,7 @@ _ADD_TIMES_IN_SUCCESS = (
 )
 
 
-class PoolStore(ReviewQueries):
+class PoolStore(PendingQueries, ReviewQueries):
     """The DuckDB file of one pool. All methods are thread-safe; every write is one transaction."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, label: str, meta: dict[str, str]):
@@ -198,12 +199,14 @@ class PoolStore(ReviewQueries):
         return first
 
     def insert_rows(
-        self, rows: Sequence[dict[str, Any]], *, credit: Mapping[int, int] | None = None
+        self, rows: Sequence[dict[str, Any]], *, credit: Mapping[int, int] | None = None,
+        unqueue: Sequence[str] = ()
     ) -> list[dict[str, Any]]:
         """Insert experience rows (dicts keyed by COLUMNS but ``seq``) in one transaction that numbers
-        them and adds ``credit[seq]`` to times_in_success of each credited seq; returns the rows with their
-        seq."""
+        them, adds ``credit[seq]`` to times_in_success of each credited seq and removes the ``unqueue`` ids
+        from the pending records; returns the rows with their seq."""
         with self._write() as con:
+            self.unqueue_in(con, unqueue)
             first = self._reserve_seqs(con, len(rows)) if rows else 0
             numbered = [dict(row, seq=first + i) for i, row in enumerate(rows)]
             if len(numbered) > 256:
@@ -285,6 +288,9 @@ class PoolStore(ReviewQueries):
     def add_times_in_success(self, counts: Mapping[int, int]) -> None:
         """times_in_success += counts[seq] (one statement, one transaction)."""
         self._add_counts(_ADD_TIMES_IN_SUCCESS, counts)
+
+    def _credit_in(self, con: duckdb.DuckDBPyConnection, credit: Mapping[int, int]) -> None:
+        self._add_counts_in(con, _ADD_TIMES_IN_SUCCESS, credit)
 
     def _add_counts(self, statement: str, counts: Mapping[int, int]) -> None:
         if not counts:

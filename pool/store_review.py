@@ -97,19 +97,22 @@ class ReviewQueries:
         """Number of experiences of each intent, by intent name."""
         return self._counts("intent")
 
+    def counted_rows(self) -> str:
+        raise NotImplementedError
+
     def _counts(self, column: str) -> dict[str, int]:
         with self.lock:
             rows = self._con.execute(
-                f"SELECT {column}, count(*) FROM experiences GROUP BY {column} ORDER BY {column}"
+                f"SELECT {column}, count(*) FROM {self.counted_rows()} GROUP BY {column} ORDER BY {column}"
             ).fetchall()
         return {str(k): int(v) for k, v in rows}
 
     def usage_totals(self) -> tuple[int, int, int]:
-        """(experiences, sum of times_recalled, sum of times_in_success)."""
+        """(experiences, sum of times_recalled, sum of times_in_success); pending records count too."""
         with self.lock:
             tot = self._con.execute(
                 "SELECT count(*), coalesce(sum(times_recalled),0), coalesce(sum(times_in_success),0) "
-                "FROM experiences"
+                f"FROM {self.counted_rows()}"
             ).fetchone()
         assert tot is not None
         return int(tot[0]), int(tot[1]), int(tot[2])

@@ -229,6 +229,12 @@ class _LazyGroup(click.Group):
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="Intra-op threads of torch (the embedder) and BLAS/OpenMP. Default: SEER_THREADS, else 1: "
               "concurrent requests run on separate worker threads instead.")
+@click.option("--defer-embedding", is_flag=True,
+              help="Acknowledge a record once it is committed with its texts, and embed it afterwards (a "
+              "worker thread, in batches): many writers are answered at the rate the pool commits, not the "
+              "rate the model embeds. Such a record is not recalled until embedded (its result says "
+              "pending: true; pool stats count pending records and the lag), and a near-duplicate is "
+              "merged only then. Default: embed before acknowledging (recallable once acknowledged).")
 @click.version_option(package_name="seer-mcp")
 @click.pass_context
 def main(
@@ -255,6 +261,7 @@ def main(
     candidate_factor: int | None,
     ann_expansion: int | None,
     threads: int | None,
+    defer_embedding: bool,
 ) -> None:
     """Serve the ToolQA tools plus stepwise experience recall over MCP (stdio by default)."""
     if ctx.invoked_subcommand is not None:
@@ -290,7 +297,8 @@ def main(
                           rate_limits=_rate_limits(rate_limits),
                           trust=TrustPolicy(_names(trusted_recorders), _names(trusted_judges),
                                             cast("HoldPolicy", hold)),
-                          python_isolation="audit-hook" if unsafe_python_sandbox else "namespaces", ann=ann)
+                          python_isolation="audit-hook" if unsafe_python_sandbox else "namespaces", ann=ann,
+                          defer_embedding=defer_embedding)
     server = build_server(config)
     try:
         if http:

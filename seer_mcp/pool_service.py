@@ -19,12 +19,14 @@ class PoolService:
     """
 
     def __init__(self, pool: str, embedder: str = "default", seeds: Path | None = None,
-                 policy: TrustPolicy | None = None, ann: AnnSettings | None = None):
+                 policy: TrustPolicy | None = None, ann: AnnSettings | None = None, *,
+                 defer_embedding: bool = False):
         self.pool_name = pool
         self.embedder_name = embedder
         self.seeds = seeds
         self.policy = policy or TrustPolicy()
         self.ann = ann
+        self.defer_embedding = defer_embedding
         self._pool: ExperiencePool | None = None
         self._lock = threading.Lock()
 
@@ -33,7 +35,8 @@ class PoolService:
         with self._lock:
             if self._pool is None:
                 embedder = load_embedder(self.embedder_name)
-                self._pool = ExperiencePool.open(self.pool_name, embedder=embedder, ann=self.ann)
+                self._pool = ExperiencePool.open(self.pool_name, embedder=embedder, ann=self.ann,
+                                                 defer_embedding=self.defer_embedding)
                 if self.seeds is not None:  # seed demonstrations (the static baseline); duplicates merge
                     import_file(self._pool, self.seeds)
             return self._pool

@@ -82,6 +82,7 @@ class ServerConfig:
     client_idle_ttl_s: float = 3600.0
     trust: TrustPolicy = field(default_factory=TrustPolicy)  # trusted recorders/judges, hold policy
     ann: AnnSettings = field(default_factory=AnnSettings)  # candidate budget of the pool's ANN path
+    defer_embedding: bool = False  # acknowledge records before embedding them (seer.pool.deferred)
 
 
 def instructions() -> str:
@@ -275,7 +276,8 @@ def build_server(config: ServerConfig, *, pool_service: PoolService | None = Non
         config.max_clients,
         config.client_idle_ttl_s,
     )
-    pools = pool_service or PoolService(config.pool, config.embedder, config.seeds, config.trust, config.ann)
+    pools = pool_service or PoolService(config.pool, config.embedder, config.seeds, config.trust, config.ann,
+                                        defer_embedding=config.defer_embedding)
     security = http_security(config.keys, config.oauth, config.public_url)  # the SDK's bearer middleware
     auth = bool(security)
     limiter = RateLimiter(config.rate_limits)  # per key: one client cannot flood the pool or starve others
@@ -308,7 +310,9 @@ def build_server(config: ServerConfig, *, pool_service: PoolService | None = Non
 
         The result says whether it was stored and its status: a record held for review (instruction-like
         text, or a judge that is only the client's own word on a server that holds those) is not
-        recalled until an admin releases it; ``reason`` and ``rules`` say why."""
+        recalled until an admin releases it; ``reason`` and ``rules`` say why. ``pending: true``: stored,
+        but this server embeds records after acknowledging them, so it is recalled only once embedded
+        (usually within seconds)."""
         recorder, over_http = caller_identity(ctx)
         return await _pool_call("record_trajectory", pools.record, request, recorder, over_http)
 

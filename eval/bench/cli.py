@@ -135,15 +135,20 @@ def recall_command(sizes: str, scan_only_sizes: str, repeats: int, questions_dir
 @click.option("--questions", "questions_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="ToolQA question folder (easy/, hard/); default: the shared copy.")
 @click.option("--in-process", is_flag=True, help="Threads calling the pool directly instead of MCP clients.")
+@click.option("--defer-embedding", "defer", is_flag=True,
+              help="Acknowledge records before embedding them (the server's --defer-embedding); the run "
+              "then also waits until every record is recallable.")
 def mcp_writes_command(pool_path: Path, clients: int, per_client: int, embedder: str,
-                       questions_dir: Path | None, in_process: bool) -> None:
-    """Records per second over MCP (HTTP) with several clients recording at once into POOL (JSON)."""
+                       questions_dir: Path | None, in_process: bool, defer: bool) -> None:
+    """Records per second over MCP (HTTP) with several clients recording at once into POOL (JSON): records
+    acknowledged per second, records made recallable per second, and CPU per record."""
     from seer.eval.bench.mcp_writes import measure_mcp_writes, measure_pool_writes
     from seer.eval.bench.workload import DEFAULT_QUESTIONS, load_probes
 
     probes = load_probes(questions_dir or DEFAULT_QUESTIONS)
     measure = measure_pool_writes if in_process else measure_mcp_writes
-    result = measure(pool_path, probes, clients=clients, per_client=per_client, embedder=embedder)
+    result = measure(pool_path, probes, clients=clients, per_client=per_client, embedder=embedder,
+                     defer=defer)
     click.echo(json.dumps(result, indent=1))
 
 

@@ -49,10 +49,10 @@ def _wait_listening(proc: subprocess.Popen[bytes], port: int, timeout_s: float) 
 
 @contextmanager
 def served_pool(pool_path: Path, embedder: str, threads: int | None, start_timeout_s: float,
-                extra_args: Sequence[str] = ()) -> Iterator[tuple[str, float]]:
+                extra_args: Sequence[str] = ()) -> Iterator[tuple[str, float, int]]:
     """A real ``seer-mcp --http`` on a free loopback port serving ``pool_path`` (no corpus): yields its MCP
-    URL and the seconds it took to listen; terminated on exit. ``threads``: its BLAS/OpenMP threads (None:
-    the environment's)."""
+    URL, the seconds it took to listen and its pid; terminated on exit. ``threads``: its BLAS/OpenMP
+    threads (None: the environment's)."""
     port = _free_port()
     env = os.environ.copy()
     if threads is not None:
@@ -64,7 +64,7 @@ def served_pool(pool_path: Path, embedder: str, threads: int | None, start_timeo
         try:
             t0 = time.perf_counter()
             _wait_listening(proc, port, timeout_s=start_timeout_s)
-            yield f"http://127.0.0.1:{port}/mcp", time.perf_counter() - t0
+            yield f"http://127.0.0.1:{port}/mcp", time.perf_counter() - t0, proc.pid
         finally:
             proc.terminate()
             try:
@@ -118,6 +118,6 @@ def measure_mcp_http(
     """Recall (distinct questions, then ``repeats`` repeated) and ``records`` records by a real MCP client
     over HTTP on ``pool_path``: p50/p99 in ms, records per second. ``threads``: the server's BLAS/OpenMP
     threads (None: the environment's)."""
-    with served_pool(pool_path, embedder, threads, start_timeout_s) as (url, started):
+    with served_pool(pool_path, embedder, threads, start_timeout_s) as (url, started, _):
         out = anyio.run(_session, url, probes, repeats, records)
     return {"start_s": round(started, 1), "threads": threads, "embedder": embedder, **out}

@@ -101,8 +101,9 @@ def test_a_pool_of_the_previous_schema_migrates_without_losing_a_row(tmp_path: P
     written = _v3_pool(path, 5)
     pool = ExperiencePool.open(path, HashEmbedder(), intent_labels=None)
     try:
-        assert pool.store.schema_version == SCHEMA_VERSION == 5
-        assert pool.store.applied_migrations()[-2:] == ["0004_provenance", "0005_screen_legacy"]
+        assert pool.store.schema_version == SCHEMA_VERSION == 6
+        assert pool.store.applied_migrations()[-3:] == ["0004_provenance", "0005_screen_legacy",
+                                                        "0006_pending_records"]
         assert pool.count() == 5
         for row in written:
             exp = pool.get(str(row["id"]))

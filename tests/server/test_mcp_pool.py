@@ -152,10 +152,11 @@ def test_eight_concurrent_http_clients_share_one_pool(
     anyio.run(main)
 
 
+@pytest.mark.parametrize("extra", [[], ["--defer-embedding"]], ids=["embedded", "deferred"])
 def test_sigkill_mid_recording_loses_no_acknowledged_experience(
-    real_corpus: Path, http_server_factory: type[HttpServer]
+    real_corpus: Path, http_server_factory: type[HttpServer], extra: list[str]
 ) -> None:
-    server = http_server_factory(real_corpus, pool="crash").start()
+    server = http_server_factory(real_corpus, pool="crash", extra_args=extra).start()
     acknowledged: list[str] = []
 
     async def writer(client: Client) -> None:
@@ -203,6 +204,30 @@ def test_sigkill_mid_recording_loses_no_acknowledged_experience(
         assert not missing, f"{len(missing)} acknowledged experiences lost"
     finally:
         pool.close()
+
+
+def test_a_deferring_server_says_pending_and_recalls_the_record_once_embedded(
+    real_corpus: Path, http_server_factory: type[HttpServer]
+) -> None:
+    server = http_server_factory(real_corpus, pool="deferred", extra_args=["--defer-embedding"]).start()
+
+    async def main() -> None:
+        async with Client(server.url) as client:
+            out = await structured(client, "record_trajectory", record_args(1))
+            assert out["stored"] and out["pending"] and "pending" in out["reason"]
+            again = await structured(client, "record_trajectory", record_args(1))
+            assert not again["stored"] and again["merged_into"] == out["id"]
+            for _ in range(200):
+                stats = json.loads((await client.read_resource("seer://pool/stats")).contents[0].text)
+                if stats["pending"] == 0:
+                    break
+                await anyio.sleep(0.05)
+            assert stats["pending"] == 0 and stats["count"] == 1
+            recalled = await structured(client, "recall_experiences",
+                                        {"task": record_args(1)["task"], "intent": "coffee"})
+            assert [e["id"] for e in recalled["experiences"]] == [out["id"]]
+
+    anyio.run(main)
 
 
 @pytest.mark.parametrize("content", [b"this is not a database" * 100, "foreign"])
