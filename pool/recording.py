@@ -21,6 +21,7 @@ import numpy as np
 
 from seer.pool.accumulate import (
     Capacity,
+    NearSlots,
     build_experience,
     clean_steps,
     experience_row,
@@ -28,6 +29,7 @@ from seer.pool.accumulate import (
     find_same_task,
     is_duplicate,
 )
+from seer.pool.ann import AnnIndex
 from seer.pool.deferred import EmbedQueue, Queued
 from seer.pool.embedders import Embedder, EmbeddingCache
 from seer.pool.group_commit import GroupCommit
@@ -40,6 +42,7 @@ from seer.pool.screen import Finding, rule_names, screen_record
 from seer.pool.store import PoolStore
 from seer.pool.trust import LOCAL
 
+NEAR_CANDIDATES = 64  # ANN neighbours a record of a large template is compared with (dedup)
 PENDING_REASON = ("stored, pending: not recalled until its texts are embedded (the pool's embedding worker, "
                   "usually within seconds); it may still merge into a near-duplicate then")
 
@@ -73,6 +76,7 @@ class Recording:
     _acks: GroupCommit[_Pending, RecordOutcome]
     _queue: EmbedQueue
     _quarantined: dict[str, str]
+    ann: AnnIndex | None
 
     def _status_for(self, recorder: str, findings: Sequence[Finding], hold: str | None) -> tuple[Status, str]:
         raise NotImplementedError
@@ -155,7 +159,7 @@ class Recording:
             hashes = self.store.text_hashes([normalise_task(item.exp.task) for item in batch])
             known = find_duplicates(self.mirror, [item.exp for item in batch],
                                     np.stack([item.vector for item in batch if item.vector is not None]),
-                                    [int(h) for h in hashes], self.capacity.dedup_cosine)
+                                    [int(h) for h in hashes], self.capacity.dedup_cosine, self._near_slots())
             for i, item in enumerate(batch):
                 dup = known[i] or self._batch_duplicate(item, kept)
                 self._credit(credit, item, merged=dup is not None)
@@ -166,6 +170,19 @@ class Recording:
             self._insert([item.exp for item in kept], credit=credit)
             evicted = self._apply_capacity([item.exp for item in kept])
         return [self._outcome(item, merged.get(i), evicted) for i, item in enumerate(batch)]
+
+    def _near_slots(self) -> NearSlots | None:
+        """The ANN's near neighbours of a record's query vector within its intent (dedup of large
+        templates, `find_duplicates`), or None without an index (every peer is then compared exactly)."""
+        ann, mirror = self.ann, self.mirror
+        if ann is None or len(ann) == 0:
+            return None
+
+        def near(exp: Experience, qvec: np.ndarray) -> np.ndarray:
+            seqs = ann.candidates("query", qvec, NEAR_CANDIDATES, mirror.intents.get(exp.intent))
+            return mirror.slots_of_seqs(np.sort(seqs))
+
+        return near
 
     def _credit(self, credit: Counter[int], item: _Pending, *, merged: bool) -> None:
         """A duplicate credits each recalled id it names (as before group commit); a stored record credits
@@ -264,7 +281,8 @@ class Recording:
                                          f"({standing or 'by an admin'})")
             known = find_duplicates(self.mirror, [q.exp for _, q in live],
                                     vectors[[2 * i for i, _ in live]].reshape(len(live), -1),
-                                    [q.task_hash for _, q in live], self.capacity.dedup_cosine)
+                                    [q.task_hash for _, q in live], self.capacity.dedup_cosine,
+                                    self._near_slots())
             kept: list[_Pending] = []
             for (i, q), dup in zip(live, known, strict=True):
                 exp = q.exp

@@ -139,3 +139,36 @@ def test_same_normalised_task_is_a_duplicate_without_a_table_scan(tmp_path: Path
         assert not out.stored and out.merged_into == first
     finally:
         pool.close()
+
+
+def test_a_large_template_dedups_through_the_ann_and_the_task_hashes(
+    tmp_path: Path, record, monkeypatch  # type: ignore[no-untyped-def]
+) -> None:
+    """Above NEAR_SCAN_MAX peers, a near-duplicate is found among the ANN's neighbours and the same task
+    among all peers by hash; with no neighbours offered, only the hash can merge (the path is the ANN's)."""
+    from seer.pool import accumulate, recording
+
+    monkeypatch.setattr(accumulate, "NEAR_SCAN_MAX", 2)
+    pool = ExperiencePool.open(tmp_path / "near.duckdb", HashEmbedder(), intent_labels=None, ann_threshold=1,
+                               capacity=Capacity(dedup_cosine=0.6))
+    chain = ["LoadDB", "FilterDB", "Finish"]
+    try:
+        words = ("alpha", "bravo", "charlie", "delta")
+        ids = [record(pool, f"flight {w} question {w} late arrival", "flight", chain) for w in words]
+        assert all(ids) and pool.ann is not None and len(pool.ann) == 4
+        near = pool.record(RecordRequest(task="flight bravo question bravo late arrival today",
+                                         intent="flight", success=True, judge="exact",
+                                         steps=steps_for(chain, "near")))
+        assert not near.stored and near.merged_into == ids[1]
+
+        monkeypatch.setattr(recording.Recording, "_near_slots",
+                            lambda self: lambda exp, qvec: np.zeros(0, np.int64))
+        again = pool.record(RecordRequest(task="flight charlie question charlie late arrival today",
+                                          intent="flight", success=True, judge="exact",
+                                          steps=steps_for(chain, "again")))
+        assert again.stored  # its near twin was not among the (no) neighbours offered
+        same = pool.record(RecordRequest(task="FLIGHT DELTA question delta late arrival", intent="flight",
+                                         success=True, judge="exact", steps=steps_for(chain, "same")))
+        assert not same.stored and same.merged_into == ids[3]
+    finally:
+        pool.close()
