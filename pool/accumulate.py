@@ -134,33 +134,16 @@ def is_duplicate(query_cos: np.ndarray, same_text: np.ndarray, threshold: float)
     return (query_cos >= threshold) | same_text
 
 
-def find_duplicate(
-    mirror: Mirror,
-    exp: Experience,
-    qvec: np.ndarray,
-    task_hash: int,
-    threshold: float,
-) -> str | None:
-    """The id of an experience ``exp`` duplicates (same template, near-identical task), else None. An
-    active record is compared with active experiences; a held or quarantined one only with its own
-    recorder's, so it neither absorbs nor is absorbed by others' work. ``task_hash``: the hash of ``exp``'s
-    normalised task, compared with the mirror's (`PoolStore.text_hashes`), so no table is scanned."""
-    m = mirror
-    slots = _peer_slots(m, exp)
-    if len(slots) == 0:
-        return None
-    cos = m.dot("query", slots, qvec)
-    same_text = m.task_hash[slots] == np.uint64(task_hash)
-    hits = slots[is_duplicate(cos, same_text, threshold)]
-    return m.ids[int(hits[0])] if len(hits) else None
-
-
 def find_duplicates(
     mirror: Mirror, exps: Sequence[Experience], qvecs: np.ndarray, task_hashes: Sequence[int],
     threshold: float, near: NearSlots | None = None,
 ) -> list[str | None]:
-    """`find_duplicate` of many records at once: records with the same template and peers share one gather
-    of their candidates' vectors and one matrix product (a template can hold thousands of experiences).
+    """The id of an experience each record duplicates (same template, near-identical task), else None. An
+    active record is compared with active experiences; a held or quarantined one only with its own
+    recorder's, so it neither absorbs nor is absorbed by others' work. ``task_hashes``: the hashes of the
+    records' normalised tasks, compared with the mirror's (`PoolStore.text_hashes`), so no table is
+    scanned. Records with the same template and peers share one gather of their candidates' vectors and
+    one matrix product (a template can hold thousands of experiences).
 
     ``near`` (the pool's ANN): for a template of more than `NEAR_SCAN_MAX` peers, the same normalised task
     is still found among all of them (by hash), but the query cosine is computed only for the peers among
@@ -194,8 +177,8 @@ def find_duplicates(
 
 def _near_duplicate(m: Mirror, peers: np.ndarray, near: np.ndarray, qvec: np.ndarray, task_hash: int,
                     threshold: float) -> str | None:
-    """`find_duplicate` over ``peers`` with the cosine computed only for the peers among ``near``."""
-    same = peers[m.task_hash[peers] == np.uint64(task_hash)]
+    """`find_duplicates` of one record, with the cosine computed only for the ``peers`` among ``near``."""
+    same = _same_task(m, peers, task_hash)
     close = np.intersect1d(peers, near, assume_unique=True)
     close = close[m.vec["query"][close] @ qvec >= threshold] if len(close) else close
     hits = np.union1d(same, close)
@@ -221,11 +204,14 @@ def _cosines(m: Mirror, slots: Sequence[np.ndarray], members: Sequence[list[int]
 
 def find_same_task(mirror: Mirror, exp: Experience, task_hash: int) -> str | None:
     """The id of an experience with ``exp``'s template and normalised task (hash ``task_hash``) among the
-    peers `find_duplicate` compares with, else None: the duplicate test of a record not embedded yet."""
-    m = mirror
-    slots = _peer_slots(m, exp)
-    hits = slots[m.task_hash[slots] == np.uint64(task_hash)]
-    return m.ids[int(hits[0])] if len(hits) else None
+    peers `find_duplicates` compares with, else None: the duplicate test of a record not embedded yet."""
+    hits = _same_task(mirror, _peer_slots(mirror, exp), task_hash)
+    return mirror.ids[int(hits[0])] if len(hits) else None
+
+
+def _same_task(m: Mirror, slots: np.ndarray, task_hash: int) -> np.ndarray:
+    """The ``slots`` whose normalised task has the hash ``task_hash``."""
+    return slots[m.task_hash[slots] == np.uint64(task_hash)]
 
 
 def _peer_slots(m: Mirror, exp: Experience) -> np.ndarray:

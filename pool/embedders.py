@@ -13,7 +13,7 @@ import hashlib
 import os
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -200,12 +200,7 @@ class EmbeddingCache:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts, serving repeats from memory or the backing store; batches the misses."""
         keys = [text_key(t) for t in texts]
-        found: dict[str, np.ndarray] = {}
-        with self._lock:
-            for key in keys:
-                vec = self._lru.get(key)
-                if vec is not None:
-                    found[key] = vec
+        found = self._cached(keys)
         missing = [k for k in dict.fromkeys(keys) if k not in found]
         if missing and self._load is not None:
             found.update(self._load(missing))
@@ -222,18 +217,14 @@ class EmbeddingCache:
         with self._lock:
             for key in keys:
                 self._lru.put(key, found[key])
-        if not keys:
-            return np.zeros((0, self.embedder.dim), dtype=np.float32)
-        return np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
-
+        return self._stacked(keys, found)
 
     def embed_with(self, embedder: Embedder, texts: Sequence[str], remember: Sequence[bool]) -> np.ndarray:
         """Embed texts with another instance of the model (a background worker's), outside the batching of
         concurrent callers; serves repeats from memory and keeps the new vectors of the texts flagged in
         ``remember`` (e.g. questions, which recall may ask again; not trajectories)."""
         keys = [text_key(t) for t in texts]
-        with self._lock:
-            found = {k: v for k in keys if (v := self._lru.get(k)) is not None}
+        found = self._cached(keys)
         todo = [i for i, k in enumerate(keys) if k not in found]
         fresh: dict[str, np.ndarray] = {}
         if todo:
@@ -247,6 +238,15 @@ class EmbeddingCache:
                 self._lru.put(key, vec)
         if fresh and self._save is not None:
             self._save(fresh)
+        return self._stacked(keys, found)
+
+    def _cached(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        """The vectors of ``keys`` the in-memory LRU holds."""
+        with self._lock:
+            return {k: v for k in keys if (v := self._lru.get(k)) is not None}
+
+    def _stacked(self, keys: Sequence[str], found: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The vectors of ``keys``, in order, as one float32 matrix."""
         if not keys:
             return np.zeros((0, self.embedder.dim), dtype=np.float32)
         return np.stack([found[k] for k in keys]).astype(np.float32, copy=False)

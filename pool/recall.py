@@ -25,7 +25,12 @@ from seer.pool.render import render_steps
 
 def similarity(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
     """s1 = (1 + cos)/2 for L2-normalised rows and query."""
-    return (1.0 + matrix @ vector) * 0.5
+    return cosine_to_s1(matrix @ vector)
+
+
+def cosine_to_s1(cosines: np.ndarray) -> np.ndarray:
+    """s1 = (1 + cos)/2 of cosines already computed (e.g. `Mirror.dot` over mapped rows)."""
+    return (1.0 + cosines) * 0.5
 
 
 def tool_coverage(masks: np.ndarray, history_mask: np.ndarray, history_count: int) -> np.ndarray:
@@ -117,9 +122,9 @@ def score_slots(
     n = mirror.n
     sel = slice(0, n) if slots is None else slots
     history_mask = mirror.tool_mask(set(qplan.history_tools), add=False)
-    s1 = ((1.0 + mirror.dot(qplan.column, sel, vector)) * 0.5).astype(np.float32)  # = similarity()
+    s1 = cosine_to_s1(mirror.dot(qplan.column, sel, vector)).astype(np.float32)
     if goal_vector is not None:
-        s1 = ((s1 + (1.0 + mirror.dot("query", sel, goal_vector)) * 0.5) / 2).astype(np.float32)
+        s1 = ((s1 + cosine_to_s1(mirror.dot("query", sel, goal_vector))) / 2).astype(np.float32)
     s2 = tool_coverage(mirror.masks[sel], history_mask, len(set(qplan.history_tools)))
     s3 = intent_match(mirror.intent[sel], intent_code)
     score = combine(s1, s2, s3, request)

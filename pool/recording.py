@@ -218,7 +218,7 @@ class Recording:
                              pending=pending)
 
     def _batch_duplicate(self, item: _Pending, kept: Sequence[_Pending]) -> str | None:
-        """The id of an earlier record of the same batch that ``item`` duplicates (as `find_duplicate`)."""
+        """The id of an earlier record of the same batch that ``item`` duplicates (as `find_duplicates`)."""
         exp = item.exp
         template, task = template_key(exp.intent, exp.tool_chain), normalise_task(exp.task)
         for other in kept:

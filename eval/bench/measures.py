@@ -85,22 +85,6 @@ def rss_mb() -> float:
     return round(psutil.Process().memory_info().rss / 2**20, 1)
 
 
-def rss_parts_mb() -> dict[str, float]:
-    """Resident memory now by kind (MB): anonymous (the process's own) and file-backed (mapped files, in
-    the page cache and reclaimable)."""
-    return _rss_parts(Path("/proc/self/status").read_text())
-
-
-def _rss_parts(status: str) -> dict[str, float]:
-    import re
-
-    out = {}
-    for key, name in (("RssAnon", "anon"), ("RssFile", "file")):
-        found = re.search(rf"{key}:\s+(\d+)", status)
-        out[name] = round(int(found.group(1)) / 1024, 1) if found else 0.0
-    return out
-
-
 def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
@@ -154,17 +138,15 @@ def open_probe(path: Path, *, persisted: bool) -> dict[str, Any]:
     ANN index came to be. ``persisted``: with the vector copy and the saved index; else everything from
     DuckDB and the index rebuilt (the pool before either was kept)."""
     # peak RSS from /proc (VmHWM): ru_maxrss would carry this (large) process's peak across fork + exec
-    code = ("import json,re,sys,time\n"
+    code = ("import json,sys,time\n"
+            "from seer.eval.bench.procmem import peak_resident_mb, rss_parts_mb\n"
             "from seer.pool import ExperiencePool\n"
             "t=time.perf_counter()\n"
             "keep=sys.argv[2]=='1'\n"
             "p=ExperiencePool.open(sys.argv[1], intent_labels=None, persist_ann=keep, vector_copy=keep)\n"
             "s=time.perf_counter()-t\n"
-            "st=open('/proc/self/status').read()\n"
-            "hwm=int(re.search(r'VmHWM:\\s+(\\d+)', st).group(1))\n"
-            "kb={k:int(re.search(k+r':\\s+(\\d+)', st).group(1)) for k in ('RssAnon','RssFile')}\n"
-            "rss={'anon':round(kb['RssAnon']/1024,1),'file':round(kb['RssFile']/1024,1)}\n"
-            "print(json.dumps({'s':round(s,2),'rss_mb':round(hwm/1024,1),'rss':rss,'ann':p.ann is not None,\n"
+            "print(json.dumps({'s':round(s,2),'rss_mb':peak_resident_mb(),'rss':rss_parts_mb(),\n"
+            "                  'ann':p.ann is not None,\n"
             "                  'opened_from':p.opened_from,'ann_origin':p.ann_origin}))\n"
             "p.close()\n")
     out = subprocess.run([sys.executable, "-c", code, str(path), "1" if persisted else "0"],

@@ -46,10 +46,10 @@ from seer.eval.bench.measures import (
     records,
     reference_scan,
     rss_mb,
-    rss_parts_mb,
     timed_recalls,
 )
 from seer.eval.bench.metrics import latency, mean_recall_at_k
+from seer.eval.bench.procmem import rss_parts_mb
 from seer.eval.bench.reference import ReferenceSelection
 from seer.eval.bench.workload import (
     CHAINS,

@@ -3,27 +3,18 @@ random unit vectors, the hash embedder's id) through bulk_insert, time exact and
 query vectors, then open the file in a fresh process (persisted copy and index)."""
 
 import json
-import re
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from seer.eval.bench.measures import exact_scan, open_probe, peak_rss_mb
+from seer.eval.bench.measures import exact_scan, open_probe, peak_rss_mb, timed_recalls
 from seer.eval.bench.metrics import latency, mean_recall_at_k
+from seer.eval.bench.procmem import rss_parts_mb
 from seer.eval.bench.recall import synthetic_columns
 from seer.eval.bench.workload import PresetEmbedder
 from seer.pool import ExperiencePool, HashEmbedder, RecallRequest, Step
-
-
-def rss_parts_mb():
-    st = Path("/proc/self/status").read_text()
-    return {
-        k: round(int(re.search(key + r":\s+(\d+)", st).group(1)) / 1024, 1)
-        for k, key in (("anon", "RssAnon"), ("file", "RssFile"))
-    }
-
 
 n, path, chunk = int(sys.argv[1]), Path(sys.argv[2]), 25_000
 rng = np.random.default_rng(0)
@@ -55,20 +46,10 @@ for i in range(60):
 pool.cache.embed([query_text(r) for r in reqs])
 
 
-def run(reqs):
-    ms, ids = [], []
-    for r in reqs:
-        t = time.perf_counter()
-        out = pool.recall(r)
-        ms.append((time.perf_counter() - t) * 1000)
-        ids.append([x.id for x in out])
-    return ms, ids
-
-
-run(reqs[:5])
+timed_recalls(pool, reqs[:5])
 with exact_scan(pool):
-    ex_ms, ex_ids = run(reqs)
-sh_ms, sh_ids = run(reqs)
+    ex_ms, ex_ids = timed_recalls(pool, reqs)
+sh_ms, sh_ids = timed_recalls(pool, reqs)
 row |= {
     "exact": latency(ex_ms),
     "shipped": latency(sh_ms),
