@@ -1,20 +1,21 @@
 """The approximate-nearest-neighbour index of a pool: usearch (cosine) graphs that supply recall's candidates,
-persisted next to the pool file with a watermark so that opening never rebuilds it.
+persisted next to the pool file (`seer.pool.ann_files`) with a watermark so that opening never rebuilds it.
 
 One index per embedding column and intent partition (plus a global one); keys are seqs. Recall re-scores
 the candidates exactly (`seer.pool.recall`), so the index only decides *which* rows are scored.
 
-Persistence: `save` writes every part and a manifest (pool identity, settings, watermark = highest seq
-indexed, count) into a fresh folder and swaps it in, so a crash mid-save leaves the previous complete copy.
-`load` trusts a saved index only if the identity and settings match and sampled vectors agree with the
-pool's; `catch_up` then indexes the rows committed after the watermark and drops the rows deleted since.
-A SIGKILL therefore costs a catch-up of the rows written since the last save, never a rebuild.
+Two layers. The *base* is the last full save, memory-mapped read-only (`view`): opening a 1M pool maps it
+instead of reading GBs into memory. The *delta* (``parts``) holds in memory the rows indexed since; a
+removed base row becomes a tombstone (recall scores dead rows −inf, so a tombstone only costs a candidate
+slot). Saves write the delta alone while it is small (`seer.pool.ann_files.save_delta`). Once the delta
+and tombstones outgrow ``MERGE_SHARE`` of the base, `merge` folds them into an in-memory copy of the base,
+built outside the pool's lock so recalls and records go on meanwhile; the index is then *resident* (no base,
+everything in ``parts``), as it is in the process that built it, and its saves are full ones.
 """
 
 from __future__ import annotations
 
-import json
-import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,12 @@ from seer.pool.mirror import COLUMNS, Mirror
 DEFAULT_FACTOR = 50
 MIN_CANDIDATES = 64
 VERIFY_SAMPLE = 16  # vectors compared with the pool's on load (a foreign or stale index is rebuilt)
+MERGE_SHARE = 0.25  # a delta (plus tombstones) above this share of the base is merged into it ...
+MERGE_MIN = 20_000  # ... once it holds at least this many rows
+MERGE_CHUNK = 8_192  # delta rows copied per hold of the pool's lock while merging
+
+Key = tuple[str, int]  # (embedding column, intent code or GLOBAL)
+_EMPTY = np.zeros(0, np.int64)
 
 
 @dataclass(frozen=True)
@@ -59,8 +66,9 @@ class AnnSettings:
 class AnnIndex:
     """usearch cosine indexes per embedding column: one global (code -1) and one per intent; keys are seqs.
 
-    Candidates are the global top-C by cosine ∪ the query intent's top-C, so both the best items that
-    match the intent (s3 = 1) and the best of any intent are among them; recall re-scores them exactly.
+    Candidates are the global top-C by cosine ∪ the query intent's top-C (from the base and the delta), so
+    both the best items that match the intent (s3 = 1) and the best of any intent are among them; recall
+    re-scores them exactly.
     """
 
     GLOBAL = -1
@@ -68,19 +76,30 @@ class AnnIndex:
     def __init__(self, dim: int, settings: AnnSettings | None = None) -> None:
         self.dim = dim
         self.settings = settings or AnnSettings()
-        self.parts: dict[tuple[str, int], Any] = {}
+        self.parts: dict[Key, Any] = {}  # in memory: the delta over the base, or every row when resident
+        self.base: dict[Key, Any] = {}  # memory-mapped views of the saved base (read-only); {} = resident
+        self.base_dir: Path | None = None  # the folder the base was mapped from
+        self.base_files: dict[Key, Path] = {}  # each base part's file
+        self.base_count = 0  # rows in the base
+        self.removed: set[int] = set()  # base rows deleted since it was saved (tombstones)
+        self._base_keys: np.ndarray | None = None  # sorted, computed on first need
         self.watermark = 0  # highest seq ever indexed
         self.changed = 0  # rows added or removed since the last save (or load)
 
-    def _new(self) -> Any:
+    def new_part(self) -> Any:
         from usearch.index import Index
 
         s = self.settings
         return Index(ndim=self.dim, metric="cos", dtype=s.dtype, connectivity=s.connectivity,
                      expansion_add=s.expansion_add, expansion_search=s.expansion_search)
 
+    @property
+    def resident(self) -> bool:
+        """Whether every row is in memory (no mapped base): saves are then full ones."""
+        return not self.base
+
     def add(self, mirror: Mirror, slots: np.ndarray) -> None:
-        """Index the given slots (incremental)."""
+        """Index the given slots (incremental, into the in-memory layer)."""
         if len(slots) == 0:
             return
         intents = mirror.intent[slots]
@@ -89,7 +108,7 @@ class AnnIndex:
             for column in COLUMNS:
                 part = self.parts.get((column, code))
                 if part is None:
-                    part = self.parts[(column, code)] = self._new()
+                    part = self.parts[(column, code)] = self.new_part()
                 part.add(mirror.seq[sel], mirror.vec[column][sel], threads=0)
         self.watermark = max(self.watermark, int(mirror.seq[slots].max()))
         self.changed += len(slots)
@@ -98,35 +117,72 @@ class AnnIndex:
         self.remove_seqs([int(mirror.seq[s]) for s in slots])
 
     def remove_seqs(self, seqs: list[int]) -> None:
-        """Drop rows by seq from every part that holds them."""
+        """Drop rows by seq from the in-memory parts that hold them; base rows become tombstones."""
         if not seqs:
             return
         keys = np.asarray(seqs, np.int64)
         for part in self.parts.values():
             part.remove(keys)
+        if self.base:
+            based = keys[np.isin(keys, self.base_keys())]
+            self.removed.update(based.tolist())
         self.changed += len(seqs)
 
     def candidates(self, column: str, vector: np.ndarray, count: int, intent_code: int = -1) -> np.ndarray:
-        """Seqs of the approximate `count` nearest neighbours overall and within the intent (if any)."""
+        """Seqs of the approximate `count` nearest neighbours overall and within the intent (if any), from
+        each layer (tombstoned base rows among them: recall scores dead rows −inf)."""
         found: list[np.ndarray] = []
         codes = (self.GLOBAL, intent_code) if intent_code >= 0 else (self.GLOBAL,)
-        for code in codes:
-            part = self.parts.get((column, code))
-            if part is None or len(part) == 0:
-                continue
-            part.expansion_search = max(self.settings.expansion_search, count)
-            matches = part.search(vector, count, threads=1)
-            found.append(np.asarray(matches.keys, dtype=np.int64))
-        return np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
+        for layer in (self.base, self.parts):
+            for code in codes:
+                part = layer.get((column, code))
+                if part is None or len(part) == 0:
+                    continue
+                part.expansion_search = max(self.settings.expansion_search, count)
+                matches = part.search(vector, count, threads=1)
+                found.append(np.asarray(matches.keys, dtype=np.int64))
+        return np.unique(np.concatenate(found)) if found else _EMPTY
 
     def __len__(self) -> int:
+        """Live rows indexed (base rows less tombstones, plus the in-memory parts)."""
+        part = self.parts.get((COLUMNS[0], self.GLOBAL))
+        return self.base_count - len(self.removed) + (0 if part is None else len(part))
+
+    @property
+    def delta_count(self) -> int:
+        """Rows in the in-memory layer (all of them when resident)."""
         part = self.parts.get((COLUMNS[0], self.GLOBAL))
         return 0 if part is None else len(part)
 
+    def base_keys(self) -> np.ndarray:
+        """Sorted seqs of the base (tombstones included)."""
+        if self._base_keys is None:
+            part = self.base.get((COLUMNS[0], self.GLOBAL))
+            self._base_keys = _EMPTY if part is None else np.sort(np.asarray(part.keys, dtype=np.int64))
+        return self._base_keys
+
     def keys(self) -> np.ndarray:
-        """Seqs in the index (those of the global part of the first column)."""
+        """Seqs of the live indexed rows."""
         part = self.parts.get((COLUMNS[0], self.GLOBAL))
-        return np.zeros(0, np.int64) if part is None else np.asarray(part.keys, dtype=np.int64)
+        held = _EMPTY if part is None else np.asarray(part.keys, dtype=np.int64)
+        if not self.base:
+            return held
+        based = self.base_keys()
+        if self.removed:
+            based = based[~np.isin(based, np.fromiter(self.removed, np.int64, len(self.removed)))]
+        return np.concatenate([based, held])
+
+    def _vector(self, column: str, seq: int) -> np.ndarray | None:
+        for layer in (self.parts, self.base):
+            part = layer.get((column, self.GLOBAL))
+            if part is not None and part.contains(seq):
+                return np.asarray(part.get(seq), np.float32).reshape(-1)
+        return None
+
+    def attach_base(self, base: dict[Key, Any], files: dict[Key, Path], base_dir: Path, count: int) -> None:
+        """Use mapped views (of ``files`` in ``base_dir``) as the base."""
+        self.base, self.base_files, self.base_dir, self.base_count = base, files, base_dir, count
+        self._base_keys = None
 
     # ------------------------------------------------------------- catching up
     def catch_up(self, mirror: Mirror) -> tuple[int, int]:
@@ -139,7 +195,7 @@ class AnnIndex:
         missing: np.ndarray
         gone: np.ndarray
         if int(below.sum()) == len(self):  # no deletion since the save (seqs only grow): skip the key diff
-            missing, gone = np.flatnonzero(live & (seqs > self.watermark)), np.zeros(0, np.int64)
+            missing, gone = np.flatnonzero(live & (seqs > self.watermark)), _EMPTY
         else:
             keys = self.keys()
             missing = np.flatnonzero(live & ~np.isin(seqs, keys))
@@ -163,74 +219,79 @@ class AnnIndex:
         sample = np.random.default_rng(rng_seed).choice(keys, min(VERIFY_SAMPLE, len(keys)), replace=False)
         slots = mirror.slots_of_seqs(np.sort(sample))
         for column in COLUMNS:
-            part = self.parts[(column, self.GLOBAL)]
             for slot in slots:
-                got = np.asarray(part.get(int(mirror.seq[slot])), np.float32).reshape(-1)
+                got = self._vector(column, int(mirror.seq[slot]))
                 want = mirror.vec[column][slot]
-                norm = float(np.linalg.norm(got)) * float(np.linalg.norm(want))
-                if norm == 0 or float(got @ want) / norm < 0.9:
+                norm = 0.0 if got is None else float(np.linalg.norm(got)) * float(np.linalg.norm(want))
+                if got is None or norm == 0 or float(got @ want) / norm < 0.9:
                     return False
         return True
 
-    # ------------------------------------------------------------- persistence
-    def save(self, folder: Path, identity: dict[str, Any]) -> None:
-        """Write every part and the manifest into a fresh folder, then swap it in (atomic for readers)."""
-        fresh = folder.with_name(folder.name + ".tmp")
-        old = folder.with_name(folder.name + ".old")
-        shutil.rmtree(fresh, ignore_errors=True)
-        fresh.mkdir(parents=True)
-        names = {}
-        for (column, code), part in self.parts.items():
-            name = f"{column}-{code}.usearch"
-            part.save(str(fresh / name))
-            names[name] = [column, code]
-        manifest = {"identity": identity, "graph": self.settings.graph(), "dim": self.dim,
-                    "watermark": self.watermark, "count": len(self), "parts": names}
-        (fresh / "manifest.json").write_text(json.dumps(manifest))
-        shutil.rmtree(old, ignore_errors=True)
-        if folder.exists():
-            folder.rename(old)
-        fresh.rename(folder)
-        shutil.rmtree(old, ignore_errors=True)
-        self.changed = 0
+    # ------------------------------------------------------------- merging the delta into the base
+    def wants_merge(self) -> bool:
+        """Whether the delta and tombstones have outgrown their share of the mapped base."""
+        grown = self.delta_count + len(self.removed)
+        return bool(self.base) and grown >= MERGE_MIN and grown > MERGE_SHARE * self.base_count
 
-    @classmethod
-    def load(cls, folder: Path, identity: dict[str, Any], dim: int,
-             settings: AnnSettings | None = None) -> AnnIndex | None:
-        """A saved index of this pool with these graph settings, else None (a damaged, foreign or
-        differently built index is rebuilt, never trusted). Call `catch_up` and `agrees_with` next."""
-        settings = settings or AnnSettings()
-        for candidate in (folder, folder.with_name(folder.name + ".old")):  # .old: a save swapped midway
-            index = cls._load_one(candidate, identity, dim, settings)
-            if index is not None:
-                return index
-        return None
+    def merge(self, lock: threading.RLock | threading.Lock) -> bool:
+        """Fold the delta and the tombstones into an in-memory copy of the base, then use it: the index
+        becomes resident. The copy is read and extended outside ``lock`` (taken only to copy a chunk of
+        the delta and to swap), so recalls and records go on meanwhile; rows indexed or removed during the
+        merge are applied before the swap. False when the base changed meanwhile (nothing swapped)."""
+        from usearch.index import Index
 
-    @classmethod
-    def _load_one(cls, folder: Path, identity: dict[str, Any], dim: int,
-                  settings: AnnSettings) -> AnnIndex | None:
-        manifest = folder / "manifest.json"
-        if not manifest.exists():
-            return None
-        try:
-            data = json.loads(manifest.read_text())
-            if (data.get("identity") != identity or data.get("graph") != settings.graph()
-                    or data.get("dim") != dim):
-                return None
-            from usearch.index import Index
+        with lock:
+            files, base_dir, tombstones = dict(self.base_files), self.base_dir, set(self.removed)
+        if not files or base_dir is None:
+            return False
+        gone = np.fromiter(tombstones, np.int64, len(tombstones))
+        merged: dict[Key, Any] = {}
+        for key, file in files.items():
+            part: Any = Index.restore(str(file), view=False)
+            if part is None:
+                return False  # the base file is gone or damaged: keep the layers as they are
+            part.expansion_search = self.settings.expansion_search
+            if len(gone):
+                part.remove(gone[np.isin(gone, np.asarray(part.keys, dtype=np.int64))])
+            merged[key] = part
+        copied: dict[Key, np.ndarray] = {}
+        while True:
+            with lock:
+                if self.base_dir != base_dir:
+                    return False
+                batch = self._delta_chunk(copied)
+                if not batch:
+                    self._swap_merged(merged, copied, tombstones)
+                    return True
+            for key, (keys, vectors) in batch.items():
+                part = merged.get(key)
+                if part is None:
+                    part = merged[key] = self.new_part()
+                part.add(keys, vectors, threads=0)
+                copied[key] = np.union1d(copied.get(key, _EMPTY), keys)
 
-            index = cls(dim, settings)
-            for name, (column, code) in data["parts"].items():
-                part: Any = Index.restore(str(folder / name))
-                if part is None or part.ndim != dim:
-                    return None
-                part.expansion_search = settings.expansion_search
-                index.parts[(column, int(code))] = part
-            complete = all((c, cls.GLOBAL) in index.parts for c in COLUMNS)
-            if len(index) != int(data["count"]) or not complete:
-                return None
-            index.watermark = int(data["watermark"])
-            index.changed = 0
-            return index
-        except Exception:  # a damaged cache is rebuilt, never trusted
-            return None
+    def _delta_chunk(self, copied: dict[Key, np.ndarray]) -> dict[Key, tuple[np.ndarray, np.ndarray]]:
+        """Up to MERGE_CHUNK not yet copied rows of each delta part, with their stored vectors."""
+        batch = {}
+        for key, part in self.parts.items():
+            keys = np.setdiff1d(np.asarray(part.keys, dtype=np.int64), copied.get(key, _EMPTY))[:MERGE_CHUNK]
+            if len(keys):
+                batch[key] = (keys, np.stack(part.get(keys)))
+        return batch
+
+    def _swap_merged(self, merged: dict[Key, Any], copied: dict[Key, np.ndarray],
+                     tombstones: set[int]) -> None:
+        """(Under the lock.) Apply what was removed during the merge, then make the merged copy the index."""
+        late = np.fromiter(self.removed - tombstones, np.int64)
+        for key, part in merged.items():
+            delta = self.parts.get(key)
+            held = _EMPTY if delta is None else np.asarray(delta.keys, dtype=np.int64)
+            dropped = copied.get(key, _EMPTY)
+            dropped = dropped[~np.isin(dropped, held)]  # copied, then removed from the delta
+            for keys in (late, dropped):
+                keys = keys[np.isin(keys, np.asarray(part.keys, dtype=np.int64))] if len(keys) else keys
+                if len(keys):
+                    part.remove(keys)
+        self.parts, self.base, self.base_files, self.base_dir, self.base_count = merged, {}, {}, None, 0
+        self.removed, self._base_keys = set(), None
+        self.changed += 1  # the next save writes the merged index in full

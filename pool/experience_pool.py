@@ -91,6 +91,7 @@ class ExperiencePool(PoolFiles, Moderation, Recording):
         # how the index came to be on open: "built", or "loaded" with the rows caught up / removed
         self.ann_origin: dict[str, Any] = {}
         self._ann_saved_at = time.monotonic()
+        self._ann_save_s = 0.0  # duration of the last full save of the index
         self.lock = threading.RLock()
         self.classifier = IntentClassifier(embedder, intent_labels) if intent_labels else None
         self._writer = WriteBehind(store, after_flush=self._persist)

@@ -152,32 +152,55 @@ class Mirror:
 
     def _write(self, sl: slice | np.ndarray, cols: dict[str, Any]) -> None:
         """The per-slot columns (all but ids and vectors) of the rows at ``sl``; the slots become alive."""
-        m = len(cols["seq"])
-        self.seq[sl] = cols["seq"]
-        self.intent[sl] = self.intents.codes_of(list(cols["intent"]))
-        self.template[sl] = self.templates.codes_of(list(cols["template"]))
-        tasks = np.asarray(cols["source_task_id"], dtype=object)
-        named = np.array([t is not None for t in tasks], bool)
-        codes = np.full(m, -1, np.int32)
-        codes[named] = self.tasks.codes_of(tasks[named].tolist())
-        self.task[sl] = codes
-        self.tokens[sl] = cols["tokens"]
-        self.task_hash[sl] = cols["task_hash"]
-        self.seed[sl] = cols["seed"]
-        self.alive[sl] = True
-        self.active[sl] = cols["active"]
-        self.recorder[sl] = self.recorders.codes_of(list(map(str, cols["recorder"])))
-        self.judge[sl] = self.judges.codes_of(list(map(str, cols["judge"])))
-        # tool sets: one bitmask per distinct chain (JSON text or a list), then one vectorised assignment
+        coded = {key: cols[key] for key in ("seq", "tokens", "task_hash")}
+        names: dict[str, list[Any]] = {}
         keys = [c if isinstance(c, str) else json.dumps(sorted(set(c))) for c in cols["tool_chain"]]
-        chains = Vocab()
-        which = chains.codes_of(keys)
-        distinct = [self.tool_mask(set(json.loads(k)), add=True) for k in chains.names]
+        for column, values in (("intent", list(cols["intent"])), ("template", list(cols["template"])),
+                               ("source_task_id", list(cols["source_task_id"])), ("tool_chain", keys),
+                               ("recorder", list(cols["recorder"])), ("judge_kind", list(cols["judge"]))):
+            local = Vocab()
+            coded[column] = local.codes_of(values)
+            names[column] = local.names
+        coded["names"] = names
+        self.write_coded(sl, coded, seed=np.asarray(cols["seed"], bool),
+                         active=np.asarray(cols["active"], bool))
+
+    def write_coded(self, sl: slice | np.ndarray, coded: dict[str, Any], *, seed: np.ndarray | None = None,
+                    active: np.ndarray | None = None) -> None:
+        """The per-slot columns of the rows at ``sl`` from `PoolStore.load_coded`'s form (string columns as
+        codes into ``coded["names"]``), translated into this mirror's vocabularies; the slots become alive.
+        ``seed``/``active`` override what judge_kind == "seed" / status == "active" would say."""
+        names = coded["names"]
+        self.seq[sl] = coded["seq"]
+        self.tokens[sl] = coded["tokens"]
+        self.task_hash[sl] = coded["task_hash"]
+
+        def translate(column: str, vocab: Vocab, text: bool = False) -> np.ndarray:
+            distinct = [str(n) for n in names[column]] if text else names[column]
+            return vocab.codes_of(distinct)[coded[column]] if distinct else np.zeros(0, np.int32)
+
+        self.intent[sl] = translate("intent", self.intents)
+        self.template[sl] = translate("template", self.templates)
+        tasks = names["source_task_id"]
+        task_codes = np.full(len(tasks), -1, np.int32)
+        named = [i for i, t in enumerate(tasks) if t is not None]
+        task_codes[named] = self.tasks.codes_of([tasks[i] for i in named])
+        self.task[sl] = task_codes[coded["source_task_id"]]
+        self.recorder[sl] = translate("recorder", self.recorders, text=True)
+        self.judge[sl] = translate("judge_kind", self.judges, text=True)
+        judge_names = np.asarray(names["judge_kind"], dtype=object)
+        self.seed[sl] = seed if seed is not None else (judge_names == "seed")[coded["judge_kind"]]
+        if active is None:
+            active = (np.asarray(names["status"], dtype=object) == "active")[coded["status"]]
+        self.active[sl] = active
+        self.alive[sl] = True
+        # tool sets: one bitmask per distinct chain (JSON text), then one vectorised assignment
+        distinct = [self.tool_mask(set(json.loads(k)), add=True) for k in names["tool_chain"]]
         width = self.masks.shape[1]
         table = np.zeros((len(distinct), width), np.uint64)
         for i, mask in enumerate(distinct):
             table[i, : len(mask)] = mask
-        self.masks[sl] = table[which] if len(distinct) else 0
+        self.masks[sl] = table[coded["tool_chain"]] if len(distinct) else 0
 
     def append_stored(self, cols: dict[str, Any]) -> np.ndarray:
         """Append a batch in the store's column form (`PoolStore.load_mirror`, `insert_columns`,
@@ -198,12 +221,13 @@ class Mirror:
         self.ids = [""] * count
         self.rebase(mapped)
 
-    def fill(self, slots: np.ndarray, cols: dict[str, Any]) -> None:
-        """The stored columns (as `append_stored`, vectors not needed) of rows at dead slots of the copy."""
+    def fill(self, slots: np.ndarray, coded: dict[str, Any]) -> None:
+        """The stored columns of rows at dead slots of the copy, in `PoolStore.load_coded`'s form (vectors
+        not needed)."""
         if len(slots) == 0:
             return
-        self._write(slots, _from_stored(cols, vectors=False))
-        idents = list(map(str, cols["id"]))
+        self.write_coded(slots, coded)
+        idents = coded["id"].tolist()
         first, last = int(slots[0]), int(slots[-1])
         if last - first == len(slots) - 1:
             self.ids[first: last + 1] = idents

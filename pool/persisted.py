@@ -13,12 +13,14 @@ from typing import Any
 
 import numpy as np
 
+from seer.pool import ann_files
 from seer.pool.ann import AnnIndex, AnnSettings
 from seer.pool.mirror import COLUMNS, Mirror
 from seer.pool.snapshot import VectorSnapshot
 from seer.pool.store import PoolStore
 
 ANN_SAVE_INTERVAL_S = 30.0  # persist a changed index at least this often (a crash costs a catch-up of those)
+FULL_SAVE_GAP = 20  # a resident index's full save waits 20× the last one's duration (≤ 5% of the time)
 
 
 class PoolFiles:
@@ -36,6 +38,7 @@ class PoolFiles:
     opened_from: str
     _snapshot: VectorSnapshot | None
     _ann_saved_at: float
+    _ann_save_s: float
 
     def _append_mirror(self, cols: dict[str, Any], *, index: bool = True) -> None:
         raise NotImplementedError
@@ -76,17 +79,12 @@ class PoolFiles:
         m = self.mirror
         m.open_copy(copy_seqs, matrices)
         m.reserve(max(self.store.count(), len(copy_seqs)))
-        for cols in self.store.load_mirror(vectors=False):
-            inside = cols["seq"] <= watermark
-            if not inside.all():
-                cols = {key: value[inside] for key, value in cols.items()}
-            seqs = cols["seq"]
-            pos = np.minimum(np.searchsorted(copy_seqs, seqs), len(copy_seqs) - 1)
-            if not bool(np.all(copy_seqs[pos] == seqs)):
-                return False  # a row the copy should hold is not there
-            m.fill(pos, cols)
-            if not inside.all():
-                break
+        coded = self.store.load_coded(watermark)
+        seqs = coded["seq"]
+        pos = np.minimum(np.searchsorted(copy_seqs, seqs), len(copy_seqs) - 1)
+        if len(seqs) and not bool(np.all(copy_seqs[pos] == seqs)):
+            return False  # a row the copy should hold is not there
+        m.fill(pos, coded)
         for cols in self.store.load_mirror(after=watermark):
             self._append_mirror(cols, index=False)
         if not self._copy_agrees():
@@ -155,7 +153,7 @@ class PoolFiles:
         if self.ann is not None or self.mirror.live < self.ann_threshold:
             return
         if self.persist_ann:
-            ann = AnnIndex.load(self._ann_folder(), self._ann_identity(), self.store.dim, self.ann_settings)
+            ann = ann_files.load(self._ann_folder(), self._ann_identity(), self.store.dim, self.ann_settings)
             # an index made from a later state of the file (restored from a backup) may hold reused seqs
             fresh = ann is not None and ann.watermark < self.store.next_seq()
             if ann is not None and fresh and ann.agrees_with(self.mirror):
@@ -176,20 +174,32 @@ class PoolFiles:
         return self.ann
 
     def save_ann(self) -> None:
-        """Persist the ANN index next to the pool file with its watermark (on open it is loaded and caught
-        up with the rows written since, never rebuilt)."""
+        """Persist the ANN index next to the pool file with its watermark (on open it is mapped and caught
+        up with the rows written since, never rebuilt): the delta alone over a mapped base, else in full."""
         with self.lock:
-            if self.ann is not None and self.persist_ann:
-                self.ann.save(self._ann_folder(), self._ann_identity())
+            ann = self.ann
+            started = time.monotonic()
+            if ann is not None and self.persist_ann:
+                if ann.resident:
+                    ann_files.save_full(ann, self._ann_folder(), self._ann_identity())
+                    self._ann_save_s = time.monotonic() - started
+                else:
+                    ann_files.save_delta(ann, self._ann_folder(), self._ann_identity())
             self._ann_saved_at = time.monotonic()
 
     def _persist(self) -> None:
-        """The writer thread's tick: append new rows to the vector copy; persist a changed index every
-        `save_every` changed rows or ANN_SAVE_INTERVAL_S."""
+        """The writer thread's tick: append new rows to the vector copy; merge an outgrown delta into the
+        base (outside the lock); persist a changed index every `save_every` changed rows or
+        ANN_SAVE_INTERVAL_S, a full save no more often than FULL_SAVE_GAP times its duration."""
         self._append_copy()
         ann = self.ann
-        if ann is None or not self.persist_ann or ann.changed == 0:
+        if ann is None or not self.persist_ann:
             return
-        due = time.monotonic() - self._ann_saved_at >= ANN_SAVE_INTERVAL_S
-        if due or ann.changed >= self.ann_settings.save_every:
+        if ann.wants_merge():
+            ann.merge(self.lock)
+        if ann.changed == 0:
+            return
+        since = time.monotonic() - self._ann_saved_at
+        due = since >= ANN_SAVE_INTERVAL_S or ann.changed >= self.ann_settings.save_every
+        if due and (not ann.resident or since >= FULL_SAVE_GAP * self._ann_save_s):
             self.save_ann()

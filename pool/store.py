@@ -30,6 +30,7 @@ __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PoolStore"]
 
 _MIRROR_SCALARS = ("seq", "id", "intent", "tool_chain", "template", "source_task_id", "tokens", "judge_kind",
                    "recorder", "status")
+_CODED = ("intent", "tool_chain", "template", "source_task_id", "judge_kind", "recorder", "status")
 _COUNTS_VIEW = "_usage_increments"  # registered per statement under the store lock
 _ADD_TIMES_RECALLED = (
     f"UPDATE experiences SET times_recalled = times_recalled + {_COUNTS_VIEW}.a FROM {_COUNTS_VIEW} "
@@ -348,6 +349,34 @@ class PoolStore(PendingQueries, ReviewQueries):
             del res
             last = int(out["seq"][-1])
             yield out
+
+    def load_coded(self, upto: int) -> dict[str, Any]:
+        """The mirror's scalar columns of the rows with seq ≤ ``upto``, in seq order, each string column as
+        int32 codes into its distinct values in order of first appearance (``names[column]``, None for
+        NULL): no Python object per row but the id. What `load_mirror(vectors=False)` returns, several
+        times faster at 1M rows."""
+        names: dict[str, list[Any]] = {}
+        with self.lock:
+            try:
+                for c in _CODED:
+                    self._con.execute(
+                        f"CREATE OR REPLACE TEMP TABLE _codes_{c} AS SELECT v, (row_number() OVER"
+                        f" (ORDER BY first))::INTEGER - 1 AS c FROM (SELECT {c} AS v, min(seq) AS first"
+                        " FROM experiences WHERE seq <= ? GROUP BY v)", [upto])
+                    values = self._con.execute(f"SELECT v FROM _codes_{c} ORDER BY c").fetchnumpy()["v"]
+                    names[c] = np.ma.masked_array(values).tolist()  # masked (NULL) → None
+                joins = " ".join(f"JOIN _codes_{c} ON e.{c} IS NOT DISTINCT FROM _codes_{c}.v"
+                                 for c in _CODED)
+                res = self._con.execute(
+                    "SELECT e.seq, e.id, e.tokens, hash(e.norm_task) AS task_hash, "
+                    + ", ".join(f"_codes_{c}.c AS {c}" for c in _CODED)
+                    + f" FROM experiences e {joins} WHERE e.seq <= ? ORDER BY e.seq", [upto]).fetchnumpy()
+            finally:
+                for c in _CODED:
+                    self._con.execute(f"DROP TABLE IF EXISTS _codes_{c}")
+        out: dict[str, Any] = {key: np.asarray(value) for key, value in res.items()}
+        out["names"] = names
+        return out
 
     def vectors(self, seqs: Sequence[int]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
         """(query, trajectory) vectors of the given seqs."""

@@ -111,7 +111,7 @@ def test_damaged_index_is_rebuilt_never_trusted(tmp_path: Path) -> None:
     path = tmp_path / "d.duckdb"
     _saved_pool(path)
     folder = path.with_name(path.name + ".ann")
-    part = sorted(folder.glob("*.usearch"))[0]
+    part = sorted(folder.glob("base-*/*.usearch"))[0]
     part.write_bytes(part.read_bytes()[: part.stat().st_size // 3])
     pool = _open(path)
     try:
@@ -161,11 +161,15 @@ def test_a_save_interrupted_by_a_crash_keeps_the_previous_copy(tmp_path: Path) -
     path = tmp_path / "s.duckdb"
     _saved_pool(path)
     folder = path.with_name(path.name + ".ann")
-    folder.rename(folder.with_name(folder.name + ".old"))  # killed between the two renames of a save
-    (folder.with_name(folder.name + ".tmp")).mkdir()  # and a half-written new copy
+    (folder / "delta-ffff").mkdir()  # killed while writing a new delta, before the manifest named it
+    (folder / "delta-ffff" / "query--1.usearch").write_bytes(b"half")
+    (folder / "manifest.json.tmp").write_text("{")
     pool = _open(path)
     try:
         assert pool.ann_origin == {"origin": "loaded", "caught_up": 0, "removed": 0}
+        pool.bulk_insert(_columns(1000, 10, 2))
+        pool.save_ann()  # the next save clears what the manifest does not name
+        assert sorted(p.name.split("-")[0] for p in folder.iterdir()) == ["base", "delta", "manifest.json"]
     finally:
         pool.close()
 

@@ -31,9 +31,18 @@ def _open(path: Path, **kw: object) -> ExperiencePool:
 def _mirror(pool: ExperiencePool) -> dict[str, np.ndarray]:
     m = pool.mirror
     live = np.flatnonzero(m.alive[: m.n])
+    def named(codes: np.ndarray, names: list[str]) -> np.ndarray:
+        return np.array([names[c] if c >= 0 else None for c in codes.tolist()], dtype=object)
+
     return {"seq": m.seq[live].copy(), "query": m.vec["query"][live].copy(),
             "trajectory": m.vec["trajectory"][live].copy(), "intent": m.intent[live].copy(),
-            "active": m.active[live].copy(), "masks": m.masks[live].copy()}
+            "active": m.active[live].copy(), "masks": m.masks[live].copy(), "seed": m.seed[live].copy(),
+            "tokens": m.tokens[live].copy(), "task_hash": m.task_hash[live].copy(),
+            "template": named(m.template[live], m.templates.names),
+            "task": named(m.task[live], m.tasks.names),
+            "recorder": named(m.recorder[live], m.recorders.names),
+            "judge": named(m.judge[live], m.judges.names),
+            "ids": np.array([m.ids[s] for s in live.tolist()], dtype=object)}
 
 
 def _same(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
@@ -56,7 +65,12 @@ def test_reopen_loads_the_vector_copy_and_matches_the_database(tmp_path: Path, r
     path = tmp_path / "o.duckdb"
     pool = _open(path)
     assert pool.opened_from == "database"
-    pool.bulk_insert(_columns(0, 1500, 1))
+    cols = _columns(0, 1500, 1)
+    cols["source_task_id"] = cols["source_task_id"].copy()
+    cols["source_task_id"][::3] = None  # no task id: code -1 on both paths
+    cols["judge_kind"] = np.where(np.arange(1500) % 5 == 0, "seed", "exact_match").astype(object)
+    cols["recorder"] = np.where(np.arange(1500) % 7 == 0, "alice", "bob").astype(object)
+    pool.bulk_insert(cols)
     record(pool, "what was the delay of flight AA1", "flight", ["LoadDB", "GetValue"])
     pool.forget("syn00000007")
     pool.close()
