@@ -124,8 +124,7 @@ class AnnIndex:
         for part in self.parts.values():
             part.remove(keys)
         if self.base:
-            based = keys[np.isin(keys, self.base_keys())]
-            self.removed.update(based.tolist())
+            self.removed.update(keys[self.in_base(keys)].tolist())
         self.changed += len(seqs)
 
     def candidates(self, column: str, vector: np.ndarray, count: int, intent_code: int = -1) -> np.ndarray:
@@ -160,6 +159,14 @@ class AnnIndex:
             part = self.base.get((COLUMNS[0], self.GLOBAL))
             self._base_keys = _EMPTY if part is None else np.sort(np.asarray(part.keys, dtype=np.int64))
         return self._base_keys
+
+    def in_base(self, keys: np.ndarray) -> np.ndarray:
+        """Which of ``keys`` the base holds (a binary search each: no pass over the base)."""
+        based = self.base_keys()
+        if len(based) == 0:
+            return np.zeros(len(keys), bool)
+        pos = np.minimum(np.searchsorted(based, keys), len(based) - 1)
+        return based[pos] == keys
 
     def keys(self) -> np.ndarray:
         """Seqs of the live indexed rows."""
@@ -252,7 +259,7 @@ class AnnIndex:
                 return False  # the base file is gone or damaged: keep the layers as they are
             part.expansion_search = self.settings.expansion_search
             if len(gone):
-                part.remove(gone[np.isin(gone, np.asarray(part.keys, dtype=np.int64))])
+                part.remove(gone)  # keys a part lacks are skipped
             merged[key] = part
         copied: dict[Key, np.ndarray] = {}
         while True:
@@ -285,13 +292,12 @@ class AnnIndex:
         late = np.fromiter(self.removed - tombstones, np.int64)
         for key, part in merged.items():
             delta = self.parts.get(key)
-            held = _EMPTY if delta is None else np.asarray(delta.keys, dtype=np.int64)
             dropped = copied.get(key, _EMPTY)
-            dropped = dropped[~np.isin(dropped, held)]  # copied, then removed from the delta
+            if delta is not None and len(dropped):  # copied, then removed from the delta
+                dropped = dropped[~np.asarray(delta.contains(dropped), bool)]
             for keys in (late, dropped):
-                keys = keys[np.isin(keys, np.asarray(part.keys, dtype=np.int64))] if len(keys) else keys
                 if len(keys):
-                    part.remove(keys)
+                    part.remove(keys)  # keys a part lacks are skipped
         self.parts, self.base, self.base_files, self.base_dir, self.base_count = merged, {}, {}, None, 0
         self.removed, self._base_keys = set(), None
         self.changed += 1  # the next save writes the merged index in full

@@ -28,7 +28,7 @@ def bench() -> None:
 @click.option("--repeats", default=200, show_default=True,
               help="Distinct questions timed per size (never-seen, MCP and record sets: up to 100 each).")
 @click.option("--questions", "questions_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="ToolQA question folder (easy/, hard/); default: the shared copy.")
+              help="ToolQA question folder (easy/, hard/); default: ../shared/data/toolqa/questions.")
 @click.option("--vectors", type=click.Choice(["real", "random"]), default="real", show_default=True,
               help="Pool vectors around real questions' embeddings, or uniform random ones.")
 @click.option("--factors", default="25,50,100,200,400", show_default=True,
@@ -133,7 +133,7 @@ def recall_command(sizes: str, scan_only_sizes: str, repeats: int, questions_dir
 @click.option("--embedder", default="default", show_default=True,
               help="The server's embedder (the pool's own: default (MiniLM) or hash).")
 @click.option("--questions", "questions_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="ToolQA question folder (easy/, hard/); default: the shared copy.")
+              help="ToolQA question folder (easy/, hard/); default: ../shared/data/toolqa/questions.")
 @click.option("--in-process", is_flag=True, help="Threads calling the pool directly instead of MCP clients.")
 @click.option("--defer-embedding", "defer", is_flag=True,
               help="Acknowledge records before embedding them (the server's --defer-embedding); the run "

@@ -32,7 +32,8 @@ from seer.pool.embedders import Embedder
 from seer.pool.intent import TOOLQA_INTENTS
 from seer.pool.render import render_demo, render_step, render_steps, template_key
 
-DEFAULT_QUESTIONS = Path("/work/shared/data/toolqa/questions")
+# the shared data beside the checkout, as the README lays it out (commands run from the repository's root)
+DEFAULT_QUESTIONS = Path("../shared/data/toolqa/questions")
 INTENTS = tuple(TOOLQA_INTENTS)
 CHAINS: dict[str, list[list[str]]] = {
     "flight": [
