@@ -223,8 +223,10 @@ class ExperiencePool(PoolFiles, Moderation, Recording):
             return []
         intent = request.intent if request.intent is not None else self.infer_intent(request.task)
         req = request if intent == request.intent else request.model_copy(update={"intent": intent})
-        if req.same_intent and self.mirror.intents.get(intent) < 0:
-            return []  # no experience of this intent: recall nothing rather than another domain's
+        if req.same_intent and self.mirror.intents.get(intent) < 0:  # no experience of this intent
+            if req.unseen_intent == "nothing":
+                return []  # recall nothing rather than another domain's
+            req = req.model_copy(update={"same_intent": False, "min_overlap": None})
         goal_key = self._goal_key(req, policy)
         with self.lock:
             hit = self._goal_cache.get(goal_key) if goal_key is not None else None

@@ -121,6 +121,12 @@ class RecallRequest(BaseModel):
     same_intent: bool = Field(
         default=False, description="Only demonstrations of the task's intent (none if the pool has none)"
     )
+    unseen_intent: Literal["nothing", "any"] = Field(
+        default="nothing",
+        description="What a same_intent recall returns while the pool holds no experience of the task's intent:"
+        " nothing (the model on its own), or the best of any intent, as if same_intent and min_overlap were"
+        " off (the question-type gate compares questions of one domain)",
+    )
     min_overlap: float | None = Field(
         default=None, ge=0.0, le=1.0,
         description="Only demonstrations whose question shares at least this share of its type words with "

@@ -231,6 +231,17 @@ def test_same_intent_with_no_experience_of_it_recalls_nothing(filled: Experience
     assert filled.recall(RecallRequest(task=task, intent="airbnb", k=4, same_intent=True)) == []
 
 
+def test_an_unseen_intent_may_fall_back_to_every_domain(filled: ExperiencePool) -> None:
+    task = "what is the price of the airbnb listing hosted by John"
+    gated = {"same_intent": True, "min_overlap": 0.85, "unseen_intent": "any"}
+    anywhere = filled.recall(RecallRequest(task=task, intent="airbnb", k=4, strategy="blend"))
+    fallback = filled.recall(RecallRequest(task=task, intent="airbnb", k=4, strategy="blend", **gated))
+    assert fallback and [r.id for r in fallback] == [r.id for r in anywhere]  # no gate for a domain never seen
+    flight = "what was the delay of flight DL5 from ATL"  # a seen intent keeps both filters
+    seen = filled.recall(RecallRequest(task=flight, intent="flight", k=4, strategy="blend", **gated))
+    assert {r.intent for r in seen} <= {"flight"}
+
+
 def test_min_overlap_keeps_only_the_same_question_type(pool: ExperiencePool, record) -> None:  # type: ignore[no-untyped-def]
     from seer.pool.render import question_overlap
 
