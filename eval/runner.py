@@ -70,7 +70,8 @@ METHODS: dict[str, Method] = {
         _m("seer-nogate", "blend", same_intent=True, layout="incremental"),  # seer without the type gate
         # seer, but a domain the pool has never seen gets the best demonstrations of any domain (the tool
         # protocol) instead of none, until its own first success is recorded
-        _m("seer-any", "blend", same_intent=True, layout="incremental", min_overlap=0.85, unseen_intent="any"),
+        _m("seer-any", "blend", same_intent=True, layout="incremental", min_overlap=0.85,
+           unseen_intent="any"),
         _m("seer-paper", "hybrid"),  # the paper's: goal at step 1, process afterwards, s1+s2+s3, every step
         _m("seer-goal", "goal"),
         _m("seer-process", "process"),

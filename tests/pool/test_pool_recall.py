@@ -236,7 +236,7 @@ def test_an_unseen_intent_may_fall_back_to_every_domain(filled: ExperiencePool) 
     gated = {"same_intent": True, "min_overlap": 0.85, "unseen_intent": "any"}
     anywhere = filled.recall(RecallRequest(task=task, intent="airbnb", k=4, strategy="blend"))
     fallback = filled.recall(RecallRequest(task=task, intent="airbnb", k=4, strategy="blend", **gated))
-    assert fallback and [r.id for r in fallback] == [r.id for r in anywhere]  # no gate for a domain never seen
+    assert fallback and [r.id for r in fallback] == [r.id for r in anywhere]  # no gate: a domain never seen
     flight = "what was the delay of flight DL5 from ATL"  # a seen intent keeps both filters
     seen = filled.recall(RecallRequest(task=flight, intent="flight", k=4, strategy="blend", **gated))
     assert {r.intent for r in seen} <= {"flight"}
