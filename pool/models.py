@@ -124,8 +124,8 @@ class RecallRequest(BaseModel):
     unseen_intent: Literal["nothing", "any"] = Field(
         default="nothing",
         description="What a same_intent recall returns while the pool holds no experience of the task's"
-        " intent: nothing (the model on its own), or the best of any intent, as if same_intent and min_overlap"
-        " were off (the question-type gate compares questions of one domain)",
+        " intent: nothing (the model on its own), or the best of any intent, as if same_intent and"
+        " min_overlap were off (the question-type gate compares questions of one domain)",
     )
     min_overlap: float | None = Field(
         default=None, ge=0.0, le=1.0,
