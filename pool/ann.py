@@ -28,8 +28,13 @@ from seer.pool.mirror import COLUMNS, Mirror
 # measurement (docs/results/recall-at-scale-2026-12-02, 100k pool shaped like real experiences, real
 # ToolQA questions): recall@4 against the exact answer 0.97 / 0.98 / 0.99 / 1.00 at factor 10 / 25 / 50 /
 # 100 (p50 1.05 / 0.96 / 1.31 / 2.06 ms); queries that land away from the data (random vectors) need
-# factor 200 for 0.97. 50 keeps 0.99 with margin for larger graphs and stays near 1 ms at 100k.
+# factor 200 for 0.97. 50 keeps 0.99 with margin for larger graphs and stays near 1 ms at 100k. At 1M
+# (docs/results/recall-1m-layers-2026-12-02) factor 50 gives 0.96 mid-task but 0.94 at step 1 (p50 2.8 ms),
+# factor 100 0.985 / 0.96 (4.1 ms): larger graphs need the larger budget, hence LARGE_FACTOR above
+# LARGE_INDEX rows.
 DEFAULT_FACTOR = 50
+LARGE_FACTOR = 100
+LARGE_INDEX = 250_000
 MIN_CANDIDATES = 64
 VERIFY_SAMPLE = 16  # vectors compared with the pool's on load (a foreign or stale index is rebuilt)
 MERGE_SHARE = 0.25  # a delta (plus tombstones) above this share of the base is merged into it ...
@@ -42,21 +47,28 @@ _EMPTY = np.zeros(0, np.int64)
 
 @dataclass(frozen=True)
 class AnnSettings:
-    """How the index is built and searched. ``candidate_factor``: candidates per index = factor × k;
+    """How the index is built and searched. ``candidate_factor``: candidates per index = factor × k (None:
+    DEFAULT_FACTOR, LARGE_FACTOR for an index above LARGE_INDEX rows);
     ``expansion_search``: the graph search's beam (raised to the candidate count when smaller);
     ``dtype``/``connectivity``/``expansion_add``: the graph (changing them rebuilds a saved index);
     ``save_every``: persist after this many changed rows (and on close)."""
 
-    candidate_factor: int = DEFAULT_FACTOR
+    candidate_factor: int | None = None
     expansion_search: int = 64
     dtype: str = "i8"
     connectivity: int = 16
     expansion_add: int = 64
     save_every: int = 2_000
 
-    def count(self, k: int) -> int:
-        """Candidates per index for a top-k recall."""
-        return max(self.candidate_factor * k, MIN_CANDIDATES)
+    def factor(self, rows: int = 0) -> int:
+        """Candidates per index per recalled item for an index of ``rows`` rows."""
+        if self.candidate_factor is not None:
+            return self.candidate_factor
+        return LARGE_FACTOR if rows > LARGE_INDEX else DEFAULT_FACTOR
+
+    def count(self, k: int, rows: int = 0) -> int:
+        """Candidates per index for a top-k recall from an index of ``rows`` rows."""
+        return max(self.factor(rows) * k, MIN_CANDIDATES)
 
     def graph(self) -> dict[str, Any]:
         """The settings a saved index must share to be reused."""

@@ -149,7 +149,7 @@ def candidate_slots(
     index's candidate count (a filter will drop some of them)."""
     if ann is None or len(ann) == 0:
         return None
-    count = int(ann.settings.count(k) * widen)
+    count = int(ann.settings.count(k, len(ann)) * widen)
     seqs = ann.candidates(qplan.column, vector, count, intent_code)
     if goal_vector is not None:
         seqs = np.union1d(seqs, ann.candidates("query", goal_vector, count, intent_code))
@@ -266,7 +266,8 @@ def recall_slots(
                 subset = np.flatnonzero(allowed[:n] & mirror.alive[:n] & mirror.active[:n])
                 share = len(subset) / max(mirror.live, 1)
                 widen = 1.0 / max(share, 1e-9)
-            if subset is not None and (widen > MAX_WIDEN or len(subset) <= ann.settings.count(request.k) * 4):
+            budget = ann.settings.count(request.k, len(ann))
+            if subset is not None and (widen > MAX_WIDEN or len(subset) <= budget * 4):
                 slots = subset  # a narrow filter: its rows are few, score them all
             else:
                 slots = candidate_slots(mirror, ann, qplan, vector, request.k, code, goal_vector=goal_vector,

@@ -223,7 +223,8 @@ class _LazyGroup(click.Group):
 )
 @click.option("--candidate-factor", type=click.IntRange(min=1), default=None, metavar="N",
               help="ANN path (pools above 20,000 experiences): candidates per index = N x k, re-scored "
-              "exactly. Default: seer.pool.ann.DEFAULT_FACTOR, chosen by measurement (docs/results).")
+              "exactly. Default: 50, 100 above 250,000 experiences (seer.pool.ann.DEFAULT_FACTOR, "
+              "LARGE_FACTOR), chosen by measurement (docs/results).")
 @click.option("--ann-expansion", type=click.IntRange(min=1), default=None, metavar="N",
               help="ANN path: the graph search's beam (raised to the candidate count when smaller).")
 @click.option("--threads", type=click.IntRange(min=1), default=None,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from seer.pool.ann import DEFAULT_FACTOR, LARGE_FACTOR, LARGE_INDEX
+
 Table = tuple[str, list[str], list[list[str]]]
 
 
@@ -33,8 +35,11 @@ def _path(row: dict[str, Any]) -> str:
     ann = row.get("ann_settings")
     if ann is None:  # before AnnSettings: factor 25, the search beam fixed at 64
         return "ANN (factor 25, expansion 64)"
-    count = max(ann["candidate_factor"] * row.get("k", 4), 64)
-    return f"ANN (factor {ann['candidate_factor']}, expansion {max(ann['expansion_search'], count)})"
+    factor = ann["candidate_factor"]
+    if factor is None:  # by size (seer.pool.ann.AnnSettings.factor)
+        factor = LARGE_FACTOR if row["n"] > LARGE_INDEX else DEFAULT_FACTOR
+    count = max(factor * row.get("k", 4), 64)
+    return f"ANN (factor {factor}, expansion {max(ann['expansion_search'], count)})"
 
 
 def latency_table(result: dict[str, Any]) -> Table:

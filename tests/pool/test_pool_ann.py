@@ -190,6 +190,9 @@ def test_index_is_saved_in_the_background_after_enough_writes(tmp_path: Path) ->
 def test_candidate_budget_follows_the_settings() -> None:
     assert AnnSettings(candidate_factor=50).count(4) == 200
     assert AnnSettings(candidate_factor=1).count(4) == 64  # never fewer than 64 per index
+    assert AnnSettings().count(4, 100_000) == 200  # by size: factor 50 ...
+    assert AnnSettings().count(4, 1_000_000) == 400  # ... and 100 for the larger graphs
+    assert AnnSettings(candidate_factor=50).count(4, 1_000_000) == 200  # an explicit factor stays
     index = AnnIndex(8, AnnSettings(expansion_search=32))
     assert index.settings.expansion_search == 32
 
