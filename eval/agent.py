@@ -65,7 +65,7 @@ class RecallConfig:
     token_budget: int | None = None
     same_intent: bool = False  # only the task's intent: another domain's seeds never steer the model
     min_overlap: float | None = None  # only demonstrations of the same question type (see RecallRequest)
-    unseen_intent: Literal["nothing", "any"] = "nothing"  # same_intent recall of an intent the pool lacks
+    fallback: Literal["nothing", "unseen_intent", "other_intents"] = "nothing"  # see RecallRequest.fallback
     # replace: this step's top-k before the task (the paper's layout; changing demonstrations make llama.cpp
     # recompute the whole conversation); incremental: demonstrations stay where first shown and this
     # step's new ones join after the latest result, so the KV cache keeps everything before them
@@ -276,7 +276,7 @@ class Agent:
         extra = {"intent": intent, "terms": rc.terms, "exclude_task_id": exclude_task_id,
                  "max_per_template": rc.max_per_template, "token_budget": rc.token_budget,
                  "same_intent": rc.same_intent or None, "min_overlap": rc.min_overlap,
-                 "unseen_intent": None if rc.unseen_intent == "nothing" else rc.unseen_intent}
+                 "fallback": None if rc.fallback == "nothing" else rc.fallback}
         args |= {key: value for key, value in extra.items() if value is not None}
         out = structured_of(await self.client.call_tool("recall_experiences", args))
         demos = [Recalled(e["id"], e["score"], e["s1"], e["s2"], e["s3"], e["demo_text"])

@@ -71,7 +71,10 @@ METHODS: dict[str, Method] = {
         # seer, but a domain the pool has never seen gets the best demonstrations of any domain (the tool
         # protocol) instead of none, until its own first success is recorded
         _m("seer-any", "blend", same_intent=True, layout="incremental", min_overlap=0.85,
-           unseen_intent="any"),
+           fallback="unseen_intent"),
+        # seer, but a question whose intent and type have nothing stored gets the best of other domains
+        _m("seer-other", "blend", same_intent=True, layout="incremental", min_overlap=0.85,
+           fallback="other_intents"),
         _m("seer-paper", "hybrid"),  # the paper's: goal at step 1, process afterwards, s1+s2+s3, every step
         _m("seer-goal", "goal"),
         _m("seer-process", "process"),

@@ -224,7 +224,7 @@ class ExperiencePool(PoolFiles, Moderation, Recording):
         intent = request.intent if request.intent is not None else self.infer_intent(request.task)
         req = request if intent == request.intent else request.model_copy(update={"intent": intent})
         if req.same_intent and self.mirror.intents.get(intent) < 0:  # no experience of this intent
-            if req.unseen_intent == "nothing":
+            if req.fallback == "nothing":
                 return []  # recall nothing rather than another domain's
             req = req.model_copy(update={"same_intent": False, "min_overlap": None})
         goal_key = self._goal_key(req, policy)
@@ -249,6 +249,9 @@ class ExperiencePool(PoolFiles, Moderation, Recording):
         results = R.results(wide, scored, positions, ids, seqs, self._display_rows(seqs))
         if req.min_overlap is not None:
             results = [r for r in results if question_overlap(req.task, r.task) >= req.min_overlap][: req.k]
+        if not results and req.same_intent and req.fallback == "other_intents":
+            return self.recall(req.model_copy(update={"same_intent": False, "min_overlap": None,
+                                                      "other_intents": True, "fallback": "nothing"}), policy)
         if goal_key is not None:
             with self.lock:
                 self._goal_cache.put(goal_key, results)

@@ -121,11 +121,15 @@ class RecallRequest(BaseModel):
     same_intent: bool = Field(
         default=False, description="Only demonstrations of the task's intent (none if the pool has none)"
     )
-    unseen_intent: Literal["nothing", "any"] = Field(
+    fallback: Literal["nothing", "unseen_intent", "other_intents"] = Field(
         default="nothing",
-        description="What a same_intent recall returns while the pool holds no experience of the task's"
-        " intent: nothing (the model on its own), or the best of any intent, as if same_intent and"
-        " min_overlap were off (the question-type gate compares questions of one domain)",
+        description="What a same_intent recall returns when nothing of the task's intent (and question type,"
+        " with min_overlap) passes: nothing (the model on its own); unseen_intent: for an intent the pool"
+        " has never seen, the best of any intent; other_intents: the best of the other intents (the tool"
+        " protocol), never another question type of the task's own intent",
+    )
+    other_intents: bool = Field(
+        default=False, description="Only demonstrations of intents other than the task's"
     )
     min_overlap: float | None = Field(
         default=None, ge=0.0, le=1.0,

@@ -295,6 +295,8 @@ def _scored(
     scored = score_slots(mirror, slots, request, qplan, vector, intent_code, goal_vector, allowed)
     if request.same_intent:  # another domain's demonstrations must not steer the model
         scored.score[mirror.intent[scored.slots] != intent_code] = -np.inf
+    elif request.other_intents:  # the tool protocol from other domains, never this one's other types
+        scored.score[mirror.intent[scored.slots] == intent_code] = -np.inf
     return scored
 
 

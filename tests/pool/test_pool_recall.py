@@ -233,13 +233,25 @@ def test_same_intent_with_no_experience_of_it_recalls_nothing(filled: Experience
 
 def test_an_unseen_intent_may_fall_back_to_every_domain(filled: ExperiencePool) -> None:
     task = "what is the price of the airbnb listing hosted by John"
-    gated = {"same_intent": True, "min_overlap": 0.85, "unseen_intent": "any"}
+    gated = {"same_intent": True, "min_overlap": 0.85, "fallback": "unseen_intent"}
     anywhere = filled.recall(RecallRequest(task=task, intent="airbnb", k=4, strategy="blend"))
     fallback = filled.recall(RecallRequest(task=task, intent="airbnb", k=4, strategy="blend", **gated))
     assert fallback and [r.id for r in fallback] == [r.id for r in anywhere]  # no gate: a domain never seen
     flight = "what was the delay of flight DL5 from ATL"  # a seen intent keeps both filters
     seen = filled.recall(RecallRequest(task=flight, intent="flight", k=4, strategy="blend", **gated))
     assert {r.intent for r in seen} <= {"flight"}
+
+
+def test_a_question_type_with_nothing_stored_may_fall_back_to_other_domains(filled: ExperiencePool) -> None:
+    gated = {"same_intent": True, "min_overlap": 0.85, "fallback": "other_intents", "strategy": "blend"}
+    same_type = filled.recall(RecallRequest(task="what was the delay of flight DL5 from ATL", intent="flight",
+                                            k=4, **gated))  # type: ignore[arg-type]
+    assert [r.intent for r in same_type] == ["flight"]  # its own type is stored: no fallback
+    other_type = "how many flights were cancelled on 2022-01-05 from JFK"
+    shown = filled.recall(RecallRequest(task=other_type, intent="flight", k=4, **gated))  # type: ignore[arg-type]
+    assert len(shown) == 3 and {r.intent for r in shown} == {"coffee", "dblp"}  # never flight's other type
+    plain = dict(gated, fallback="nothing")
+    assert filled.recall(RecallRequest(task=other_type, intent="flight", k=4, **plain)) == []  # type: ignore[arg-type]
 
 
 def test_min_overlap_keeps_only_the_same_question_type(pool: ExperiencePool, record) -> None:  # type: ignore[no-untyped-def]
