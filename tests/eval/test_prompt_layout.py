@@ -40,10 +40,12 @@ class FakeServer:
                                content=[SimpleNamespace(type="text", text=f"{name} done")])
 
 
-def run(layout: str, recalls: list[list[str]], k: int = 2) -> tuple[ScriptedModel, FakeServer, FinalStep]:
+def run(layout: str, recalls: list[list[str]], k: int = 2,
+        **options: Any) -> tuple[ScriptedModel, FakeServer, FinalStep]:
     replies = [json.dumps({"thought": "t", "tool": t, "args": "a"}) for t in TOOLS]
     model, server = ScriptedModel(replies), FakeServer(recalls)
-    recall = RecallConfig(k=k, strategy="blend", layout=layout, same_intent=True)  # type: ignore[arg-type]
+    recall = RecallConfig(k=k, strategy="blend", layout=layout, same_intent=True,  # type: ignore[arg-type]
+                          **options)
     config = AgentConfig(intent="server", recall=recall)
 
     async def go() -> FinalStep:
@@ -76,6 +78,17 @@ def test_incremental_layout_only_appends() -> None:
     assert last.index("demo c") < last.index("demo d")
     assert [s.new_demos for s in final.steps] == [[], ["Question: demo c"], ["Question: demo d"], []]
     assert all(a.get("same_intent") is True for a in server.recall_args)
+
+
+def test_the_recall_fallback_reaches_the_server_only_when_set() -> None:
+    _, plain, _ = run("incremental", RECALLS)
+    assert all("fallback" not in a for a in plain.recall_args)  # the server's default: nothing
+    _, other, _ = run("incremental", RECALLS, fallback="other_intents", min_overlap=0.85)
+    assert all(a["fallback"] == "other_intents" and a["min_overlap"] == 0.85 for a in other.recall_args)
+    from seer.eval.runner import METHODS
+
+    seer_other = METHODS["seer-other"].recall
+    assert seer_other is not None and seer_other.fallback == "other_intents" and seer_other.same_intent
 
 
 def test_replace_layout_shows_this_steps_top_k_before_the_task() -> None:
