@@ -6,10 +6,13 @@
 #   heldout  learn on half, test the frozen pool on the other half: seer seer-nogate query
 #   starts   seer from an empty pool and from the 240 oracle seeds (online, easy)
 #   order2   the easy online run with a second stream order (--seed 1): react static query seer
+#   other    easy online from the 8 seeds, seer-other (seer whose gate falls back to other domains'
+#            demonstrations), on its own code snapshot (commit c009982: the method did not exist before)
 # CODE: a frozen snapshot of the commit under test (snapshot.sh; made from COMMIT if absent), first on
 # PYTHONPATH, so work on main does not change a running measurement. Progress: /work/runs/NAME.log.
 set -euo pipefail
 HERE=/work/main/docs/results/toolqa-2026-12-02-seeds8
+if [ "$1" = other ]; then CODE=${CODE:-/work/runs/code-other}; COMMIT=${COMMIT:-c009982}; fi
 CODE=${CODE:-/work/runs/code-head}
 COMMIT=${COMMIT:-e4f5ade}  # the code every run of this measurement started with; resumes use it too
 CORE=${CORE:-1}
@@ -27,6 +30,7 @@ case "$1" in
   hard) for m in react static query seer; do start "s8-hard-$m" "$m" hard seeds8; done ;;
   heldout) for m in seer seer-nogate query; do start "s8-heldout-$m" "$m" easy seeds8 heldout; done ;;
   starts) start empty-easy-seer seer easy empty; start o240-easy-seer seer easy oracle240 ;;
+  other) start s8-easy-seer-other seer-other easy seeds8 ;;
   order2) for m in react static query seer; do start "s8-easy2-$m" "$m" easy seeds8 online --seed 1; done ;;
   *) echo "unknown set $1" >&2; exit 2 ;;
 esac
