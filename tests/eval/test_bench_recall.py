@@ -13,7 +13,7 @@ from seer.eval.bench.metrics import latency, mean_recall_at_k, recall_at_k
 from seer.eval.bench.recall import candidate_factor, exact_scan, synthetic_columns, timed_recalls
 from seer.eval.bench.reference import ReferenceSelection
 from seer.eval.bench.workload import bases_from, load_probes, process_request, split, trajectory
-from seer.pool import ExperiencePool, HashEmbedder, RecallRequest, Step, render_steps
+from seer.pool import AnnSettings, ExperiencePool, HashEmbedder, RecallRequest, Step, render_steps
 
 
 def test_recall_at_k_counts_the_exact_answer_kept() -> None:
@@ -30,7 +30,8 @@ def test_recall_at_k_counts_the_exact_answer_kept() -> None:
 
 def _pool_and_port(tmp_path: Path, n: int, threshold: int) -> tuple[ExperiencePool, ReferenceSelection, dict]:
     embedder = HashEmbedder()
-    pool = ExperiencePool.create(tmp_path / "p.duckdb", embedder, intent_labels=None, ann_threshold=threshold)
+    pool = ExperiencePool.create(tmp_path / "p.duckdb", embedder, intent_labels=None, ann_threshold=threshold,
+                                 ann=AnnSettings(threads=1))  # one graph every run: exact comparisons hold
     cols = synthetic_columns(np.random.default_rng(3), 0, n, 384)
     pool.bulk_insert(cols)
     port = ReferenceSelection(embed=lambda texts: embedder.embed(texts))

@@ -19,7 +19,9 @@ from seer.eval.bench.workload import PresetEmbedder
 from seer.pool import AnnSettings, ExperiencePool, HashEmbedder, RecallRequest
 from seer.pool.ann import AnnIndex
 
-WIDE = AnnSettings(candidate_factor=100_000, save_every=10**9)  # every row a candidate; saved only on close
+# every row a candidate; saved only on close; graphs built on one thread (the same graph every run: one built
+# concurrently may leave a row no search reaches, which would make an exact comparison flaky)
+WIDE = AnnSettings(candidate_factor=100_000, save_every=10**9, threads=1)
 
 
 def _columns(start: int, n: int, seed: int) -> dict:
@@ -58,7 +60,7 @@ def _kill_after_writes(path: Path, forget: list[str]) -> None:
         from seer.pool import AnnSettings, ExperiencePool, HashEmbedder
         from seer.eval.bench.recall import synthetic_columns
         pool = ExperiencePool.open({str(path)!r}, HashEmbedder(), intent_labels=None, ann_threshold=500,
-                                   ann=AnnSettings(candidate_factor=100_000, save_every=10**9))
+                                   ann=AnnSettings(candidate_factor=100_000, save_every=10**9, threads=1))
         assert pool.ann_origin["origin"] == "loaded", pool.ann_origin
         pool.bulk_insert(synthetic_columns(np.random.default_rng(2), 2000, 300, 384))
         for ident in {forget!r}:
@@ -202,7 +204,7 @@ def test_trust_filter_returns_k_like_exact_scoring(tmp_path: Path, share: float,
     """Only a share of the pool is from a trusted recorder: the ANN's unfiltered candidates would hold few
     of them (64 per index of 4,000 at factor 5), yet the recall returns k, the same k as exact scoring over
     the trusted rows (a narrow filter is scored exactly, a wider one widens the candidates by 1/share)."""
-    pool = _open(tmp_path / "t.duckdb", ann=AnnSettings(candidate_factor=factor))
+    pool = _open(tmp_path / "t.duckdb", ann=AnnSettings(candidate_factor=factor, threads=1))
     try:
         n = 4000
         cols = _columns(0, n, 3)

@@ -143,7 +143,7 @@ def test_the_writer_thread_merges_while_recalls_go_on(tmp_path: Path,
     monkeypatch.setattr(ann_module, "MERGE_CHUNK", 50)
     path = tmp_path / "w.duckdb"
     _built(path)
-    pool = _open(path, ann=AnnSettings(candidate_factor=100_000, save_every=1))
+    pool = _open(path, ann=AnnSettings(candidate_factor=100_000, save_every=1, threads=1))
     try:
         pool.bulk_insert(_columns(2000, 700, 2))  # above a quarter of the base
         vectors = _columns(0, 2000, 1)["trajectory_embedding"][:20]
