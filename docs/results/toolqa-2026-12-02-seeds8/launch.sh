@@ -7,7 +7,8 @@
 #   starts   seer from an empty pool and from the 240 oracle seeds (online, easy)
 #   order2   the easy online run with a second stream order (--seed 1): react static query seer
 #   other    easy online from the 8 seeds, seer-other (seer whose gate falls back to other domains'
-#            demonstrations), on its own code snapshot (commit c009982: the method did not exist before)
+#            demonstrations), on its own code snapshot (commit c009982: the method did not exist before);
+#            stopped after 4 questions (README: it copies other domains' tools), not to be resumed as is
 # CODE: a frozen snapshot of the commit under test (snapshot.sh; made from COMMIT if absent), first on
 # PYTHONPATH, so work on main does not change a running measurement. Progress: /work/runs/NAME.log.
 set -euo pipefail
