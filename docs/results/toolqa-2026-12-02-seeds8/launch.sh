@@ -9,11 +9,13 @@
 #   other    easy online from the 8 seeds, seer-other (seer whose gate falls back to other domains'
 #            demonstrations), on its own code snapshot (commit c009982: the method did not exist before);
 #            stopped after 4 questions (README: it copies other domains' tools), not to be resumed as is
+#   any      easy online, seer-any (other domains' demonstrations only for a domain never seen) from the 8
+#            seeds and from an empty pool, on the same snapshot as `other` (c009982)
 # CODE: a frozen snapshot of the commit under test (snapshot.sh; made from COMMIT if absent), first on
 # PYTHONPATH, so work on main does not change a running measurement. Progress: /work/runs/NAME.log.
 set -euo pipefail
 HERE=/work/main/docs/results/toolqa-2026-12-02-seeds8
-if [ "$1" = other ]; then CODE=${CODE:-/work/runs/code-other}; COMMIT=${COMMIT:-c009982}; fi
+if [ "$1" = other ] || [ "$1" = any ]; then CODE=${CODE:-/work/runs/code-other}; COMMIT=${COMMIT:-c009982}; fi
 CODE=${CODE:-/work/runs/code-head}
 COMMIT=${COMMIT:-e4f5ade}  # the code every run of this measurement started with; resumes use it too
 CORE=${CORE:-1}
@@ -32,6 +34,7 @@ case "$1" in
   heldout) for m in seer seer-nogate query; do start "s8-heldout-$m" "$m" easy seeds8 heldout; done ;;
   starts) start empty-easy-seer seer easy empty; start o240-easy-seer seer easy oracle240 ;;
   other) start s8-easy-seer-other seer-other easy seeds8 ;;
+  any) start s8-easy-seer-any seer-any easy seeds8; start empty-easy-seer-any seer-any easy empty ;;
   order2) for m in react static query seer; do start "s8-easy2-$m" "$m" easy seeds8 online --seed 1; done ;;
   *) echo "unknown set $1" >&2; exit 2 ;;
 esac
