@@ -96,11 +96,13 @@ class AnnIndex:
         self.base: dict[Key, Any] = {}  # memory-mapped views of the saved base (read-only); {} = resident
         self.base_dir: Path | None = None  # the folder the base was mapped from
         self.base_files: dict[Key, Path] = {}  # each base part's file
+        self.base_bytes: dict[Key, int] = {}  # their sizes when mapped (named again by each delta save)
         self.base_count = 0  # rows in the base
         self.removed: set[int] = set()  # base rows deleted since it was saved (tombstones)
         self._base_keys: np.ndarray | None = None  # sorted, computed on first need
         self.watermark = 0  # highest seq ever indexed
         self.changed = 0  # rows added or removed since the last save (or load)
+        self.merge_failed = False  # the base could not be read back: no retry every tick (saves go on)
 
     def new_part(self) -> Any:
         from usearch.index import Index
@@ -254,7 +256,8 @@ class AnnIndex:
     def wants_merge(self) -> bool:
         """Whether the delta and tombstones have outgrown their share of the mapped base."""
         grown = self.delta_count + len(self.removed)
-        return bool(self.base) and grown >= MERGE_MIN and grown > MERGE_SHARE * self.base_count
+        return (bool(self.base) and not self.merge_failed and grown >= MERGE_MIN
+                and grown > MERGE_SHARE * self.base_count)
 
     def merge(self, lock: threading.RLock | threading.Lock) -> bool:
         """Fold the delta and the tombstones into an in-memory copy of the base, then use it: the index
@@ -270,9 +273,13 @@ class AnnIndex:
         gone = np.fromiter(tombstones, np.int64, len(tombstones))
         merged: dict[Key, Any] = {}
         for key, file in files.items():
-            part: Any = Index.restore(str(file), view=False)
-            if part is None:
-                return False  # the base file is gone or damaged: keep the layers as they are
+            try:
+                part: Any = Index.restore(str(file), view=False)
+            except Exception:  # noqa: BLE001 - any unreadable base is the case below
+                part = None
+            if part is None:  # the base file is gone or damaged: keep the layers as they are
+                self.merge_failed = True
+                return False
             part.expansion_search = self.settings.expansion_search
             if len(gone):
                 part.remove(gone)  # keys a part lacks are skipped
@@ -315,5 +322,6 @@ class AnnIndex:
                 if len(keys):
                     part.remove(keys)  # keys a part lacks are skipped
         self.parts, self.base, self.base_files, self.base_dir, self.base_count = merged, {}, {}, None, 0
+        self.base_bytes = {}
         self.removed, self._base_keys = set(), None
         self.changed += 1  # the next save writes the merged index in full

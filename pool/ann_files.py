@@ -40,8 +40,8 @@ def save_delta(index: AnnIndex, folder: Path, identity: dict[str, Any]) -> None:
     if index.resident or index.base_dir is None:
         raise ValueError("a delta save needs a mapped base")
     base = {"dir": _relative(folder, index.base_dir), "count": index.base_count,
-            "parts": {_name(key): {"key": list(key), "bytes": path.stat().st_size}
-                      for key, path in index.base_files.items()}}
+            "parts": {_name(key): {"key": list(key), "bytes": index.base_bytes.get(key)}
+                      for key in index.base_files}}
     name = _fresh("delta")
     parts = _write_parts(index.parts, folder / name)
     np.save(folder / name / TOMBSTONES, np.fromiter(sorted(index.removed), np.int64, len(index.removed)))
@@ -79,6 +79,7 @@ def _load_one(folder: Path, identity: dict[str, Any], dim: int, settings: AnnSet
     if views is None or not all((c, AnnIndex.GLOBAL) in views for c in COLUMNS):
         return None
     index.attach_base(views, files, base_dir, int(base["count"]))
+    index.base_bytes = {key: path.stat().st_size for key, path in files.items()}  # as mapped
     if len(views[(COLUMNS[0], AnnIndex.GLOBAL)]) != index.base_count:
         return None
     delta = data.get("delta")
@@ -106,7 +107,7 @@ def _read_parts(where: Path, parts: dict[str, dict[str, Any]], dim: int, setting
     files: dict[Key, Path] = {}
     for name, entry in parts.items():
         path = where / name
-        if "bytes" in entry and path.stat().st_size != int(entry["bytes"]):
+        if entry.get("bytes") is not None and path.stat().st_size != int(entry["bytes"]):
             return None, {}
         part: Any = Index.restore(str(path), view=view)
         if part is None or part.ndim != dim:

@@ -137,6 +137,31 @@ def test_an_outgrown_delta_is_merged_outside_the_lock_with_racing_writes(
         again.close()
 
 
+def test_an_unreadable_base_stops_merging_not_recall(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ann_module, "MERGE_MIN", 200)
+    path = tmp_path / "u.duckdb"
+    _built(path)
+    pool = _open(path, ann=WIDE)
+    try:
+        ann = pool.ann
+        assert ann is not None
+        pool.bulk_insert(_columns(2000, 600, 2))
+        assert ann.wants_merge()
+        for part in _folder(path).glob("base-*/*.usearch"):
+            part.unlink()  # the mapped views keep their pages; reading the files back fails
+        assert not ann.merge(pool.lock)
+        assert ann.merge_failed and not ann.wants_merge()  # not retried every tick
+        _same_as_exact(pool, _columns(0, 2000, 1)["trajectory_embedding"][:3])
+    finally:
+        pool.close()  # saves its delta beside the base it mapped, without failing
+    again = _open(path, ann=WIDE)
+    try:
+        assert again.ann_origin["origin"] == "built"  # the base is gone: rebuilt, never trusted
+        assert again.ann is not None and len(again.ann) == again.count() == 2600
+    finally:
+        again.close()
+
+
 def test_the_writer_thread_merges_while_recalls_go_on(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ann_module, "MERGE_MIN", 200)
