@@ -318,10 +318,10 @@ def stored_columns(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _from_stored(cols: dict[str, Any], *, vectors: bool = True) -> dict[str, Any]:
+def _from_stored(cols: dict[str, Any]) -> dict[str, Any]:
     """The store's column form (`PoolStore.load_mirror`) as `Mirror.append` takes it."""
     judges = np.asarray(cols["judge_kind"], dtype=object)
-    out = {
+    return {
         "seq": cols["seq"],
         "id": cols["id"],
         "intent": cols["intent"],
@@ -334,7 +334,6 @@ def _from_stored(cols: dict[str, Any], *, vectors: bool = True) -> dict[str, Any
         "judge": judges,
         "recorder": cols["recorder"],
         "active": np.asarray(cols["status"], dtype=object) == "active",
+        "query": cols["query_embedding"],
+        "trajectory": cols["trajectory_embedding"],
     }
-    if vectors:
-        out["query"], out["trajectory"] = cols["query_embedding"], cols["trajectory_embedding"]
-    return out

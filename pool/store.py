@@ -326,13 +326,11 @@ class PoolStore(PendingQueries, ReviewQueries):
             rows = self._con.execute("SELECT name FROM migrations ORDER BY name").fetchall()
         return [str(r[0]) for r in rows]
 
-    def load_mirror(
-        self, batch: int = 100_000, *, vectors: bool = True, after: int = -1
-    ) -> Iterator[dict[str, Any]]:
-        """Columns needed by recall in seq order (seqs above ``after``), in batches; the vectors (stacked
-        into float32 matrices) only with ``vectors``."""
+    def load_mirror(self, batch: int = 100_000, *, after: int = -1) -> Iterator[dict[str, Any]]:
+        """Columns needed by recall in seq order (seqs above ``after``), in batches, the vectors stacked
+        into float32 matrices."""
         last = after
-        vector_columns = ("query_embedding", "trajectory_embedding") if vectors else ()
+        vector_columns = ("query_embedding", "trajectory_embedding")
         while True:
             with self.lock:
                 res = self._con.execute(
@@ -353,8 +351,8 @@ class PoolStore(PendingQueries, ReviewQueries):
     def load_coded(self, upto: int) -> dict[str, Any]:
         """The mirror's scalar columns of the rows with seq ≤ ``upto``, in seq order, each string column as
         int32 codes into its distinct values in order of first appearance (``names[column]``, None for
-        NULL): no Python object per row but the id. What `load_mirror(vectors=False)` returns, several
-        times faster at 1M rows."""
+        NULL): no Python object per row but the id. `load_mirror`'s scalar columns, several times faster
+        at 1M rows."""
         names: dict[str, list[Any]] = {}
         with self.lock:
             try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from seer.pool.ann import DEFAULT_FACTOR, LARGE_FACTOR, LARGE_INDEX
+from seer.pool.ann import AnnSettings
 
 Table = tuple[str, list[str], list[list[str]]]
 
@@ -35,9 +35,7 @@ def _path(row: dict[str, Any]) -> str:
     ann = row.get("ann_settings")
     if ann is None:  # before AnnSettings: factor 25, the search beam fixed at 64
         return "ANN (factor 25, expansion 64)"
-    factor = ann["candidate_factor"]
-    if factor is None:  # by size (seer.pool.ann.AnnSettings.factor)
-        factor = LARGE_FACTOR if row["n"] > LARGE_INDEX else DEFAULT_FACTOR
+    factor = AnnSettings(candidate_factor=ann["candidate_factor"]).factor(row["n"])  # None: by size
     count = max(factor * row.get("k", 4), 64)
     return f"ANN (factor {factor}, expansion {max(ann['expansion_search'], count)})"
 

@@ -80,6 +80,18 @@ def test_a_reopened_pool_maps_the_base_and_saves_only_the_delta(tmp_path: Path) 
         again.close()
 
 
+def _outgrown(path: Path, monkeypatch: pytest.MonkeyPatch, *, rows: int, chunk: int = 100,
+              ann: AnnSettings = WIDE) -> ExperiencePool:
+    """A reopened 2,000-row pool (base mapped) given ``rows`` more, with merges from 200 rows (a quarter
+    of the base decides) in chunks of ``chunk``."""
+    monkeypatch.setattr(ann_module, "MERGE_MIN", 200)
+    monkeypatch.setattr(ann_module, "MERGE_CHUNK", chunk)
+    _built(path)
+    pool = _open(path, ann=ann)
+    pool.bulk_insert(_columns(2000, rows, 2))
+    return pool
+
+
 class _HookLock:
     """The pool's lock, running ``hook`` once before its n-th acquisition (a write racing a merge)."""
 
@@ -98,15 +110,11 @@ class _HookLock:
 
 def test_an_outgrown_delta_is_merged_outside_the_lock_with_racing_writes(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ann_module, "MERGE_MIN", 200)
-    monkeypatch.setattr(ann_module, "MERGE_CHUNK", 100)
     path = tmp_path / "m.duckdb"
-    _built(path)
-    pool = _open(path, ann=WIDE)
+    pool = _outgrown(path, monkeypatch, rows=600)
     try:
         ann = pool.ann
         assert ann is not None
-        pool.bulk_insert(_columns(2000, 600, 2))
         assert pool.forget("syn00000007")
         assert ann.wants_merge()
         late = _columns(2600, 50, 3)
@@ -138,14 +146,11 @@ def test_an_outgrown_delta_is_merged_outside_the_lock_with_racing_writes(
 
 
 def test_an_unreadable_base_stops_merging_not_recall(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ann_module, "MERGE_MIN", 200)
     path = tmp_path / "u.duckdb"
-    _built(path)
-    pool = _open(path, ann=WIDE)
+    pool = _outgrown(path, monkeypatch, rows=600)
     try:
         ann = pool.ann
         assert ann is not None
-        pool.bulk_insert(_columns(2000, 600, 2))
         assert ann.wants_merge()
         for part in _folder(path).glob("base-*/*.usearch"):
             part.unlink()  # the mapped views keep their pages; reading the files back fails
@@ -164,13 +169,9 @@ def test_an_unreadable_base_stops_merging_not_recall(tmp_path: Path, monkeypatch
 
 def test_the_writer_thread_merges_while_recalls_go_on(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ann_module, "MERGE_MIN", 200)
-    monkeypatch.setattr(ann_module, "MERGE_CHUNK", 50)
-    path = tmp_path / "w.duckdb"
-    _built(path)
-    pool = _open(path, ann=AnnSettings(candidate_factor=100_000, save_every=1, threads=1))
+    pool = _outgrown(tmp_path / "w.duckdb", monkeypatch, rows=700, chunk=50,  # above a quarter of the base
+                     ann=AnnSettings(candidate_factor=100_000, save_every=1, threads=1))
     try:
-        pool.bulk_insert(_columns(2000, 700, 2))  # above a quarter of the base
         vectors = _columns(0, 2000, 1)["trajectory_embedding"][:20]
         want = [_exact(pool, v) for v in vectors]
         errors: list[BaseException] = []
