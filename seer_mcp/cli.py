@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import logging
 import os
@@ -102,16 +101,6 @@ def _http_keys(path: Path | None, host: str, allow_open: bool, *, oauth: bool = 
     logging.getLogger("seer").warning("HTTP without API keys: every client that reaches %s can use the pool",
                                       host)
     return None
-
-
-def _stop_on_sigterm() -> None:
-    """SIGTERM ends the server like Ctrl-C, so the pool is closed (its copies saved) on the way out."""
-    import signal
-
-    def stop(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
 
 
 class _LazyGroup(click.Group):
@@ -312,9 +301,9 @@ def main(
             server.mcp.run("streamable-http", host=host, port=port, max_sessions=HTTP_MAX_SESSIONS,
                            session_idle_timeout=HTTP_SESSION_IDLE_S)
         else:
-            _stop_on_sigterm()  # uvicorn handles it for HTTP
-            with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C or SIGTERM: a normal end
-                server.mcp.run("stdio")
+            from seer.seer_mcp.stdio_serve import serve_stdio
+
+            serve_stdio(server.mcp)  # uvicorn handles the signals for HTTP
     finally:
         server.close()  # checkpoints the pool file
     sys.stdout.flush()

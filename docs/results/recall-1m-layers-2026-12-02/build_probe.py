@@ -1,9 +1,13 @@
-import sys, time
+import sys
+import time
 from pathlib import Path
+
 import numpy as np
+
 from seer.eval.bench.recall import synthetic_columns
 from seer.eval.bench.workload import PresetEmbedder
 from seer.pool import ExperiencePool, HashEmbedder
+
 n, path, chunk = int(sys.argv[1]), Path(sys.argv[2]), 25_000
 rng = np.random.default_rng(0)
 pool = ExperiencePool.create(path, PresetEmbedder(HashEmbedder()), intent_labels=None)

@@ -11,7 +11,9 @@ for threads in (0, 1):
     for _ in range(12):
         v = rng.standard_normal((2000, 384)).astype(np.float32)
         v /= np.linalg.norm(v, axis=1, keepdims=True)
-        index = Index(ndim=384, metric="cos", dtype="i8", connectivity=16, expansion_add=64, expansion_search=64)
+        index = Index(
+            ndim=384, metric="cos", dtype="i8", connectivity=16, expansion_add=64, expansion_search=64
+        )
         index.add(np.arange(2000), v, threads=threads)
         index.expansion_search = 400_000
         missing.append(2000 - len(set(np.asarray(index.search(v[0], 400_000, threads=1).keys).tolist())))
