@@ -25,11 +25,20 @@ from seer.eval import prompts
 from seer.eval.calls import format_call, parse_call_args
 from seer.eval.models.base import ContextOverflowError, Generation
 from seer.pool.models import Order, Strategy, Term  # the wire types of recall_experiences, defined once
+from seer.seer_mcp.protocol import META_KEY, tool_role
 from seer.tools.errors import ToolError
 from seer.tools.protocol import CALL_BEGIN, CALL_END, format_text_call, parse_text_call
 from seer.tools.specs import SPECS_BY_NAME
 
 POOL_TOOLS = frozenset({"recall_experiences", "record_trajectory", "forget_experience", "open_session"})
+
+
+def is_task_tool(tool: Any) -> bool:
+    """Whether the model may see and call a listed tool: a seer server declares each tool's role (task,
+    memory, session, admin); of a server that declares none, every tool but the pool's known ones."""
+    role = tool_role(getattr(tool, "meta", None))
+    return role == "task" if role is not None else tool.name not in POOL_TOOLS
+
 OBSERVATION_LIMIT = 2048
 Mode = Literal["json", "text", "native"]
 Layout = Literal["replace", "incremental"]
@@ -188,7 +197,7 @@ class Agent:
         listed = (await self.client.list_tools()).tools
         self.tools = [{"name": t.name, "description": t.description or "", "schema": t.input_schema,
                        "args": list((t.input_schema or {}).get("properties", {}))}
-                      for t in listed if t.name not in POOL_TOOLS]
+                      for t in listed if is_task_tool(t)]
         self.issues_sessions = any(t.name == "open_session" for t in listed)
         self.system = prompts.system_prompt(self.tools, self.config.mode, self.config.max_steps,
                                             kit=self.config.kit, preamble=self.config.preamble)
@@ -302,7 +311,7 @@ class Agent:
         if step.tool is None:
             return step
         start = time.perf_counter()
-        result = await self.client.call_tool(step.tool, step.arguments, meta={"seer/session": session})
+        result = await self.client.call_tool(step.tool, step.arguments, meta={META_KEY: session})
         step.tool_s = time.perf_counter() - start
         step.ok = not result.is_error
         step.error = None if step.ok else "tool"

@@ -39,10 +39,10 @@ from seer.seer_mcp.auth import (
 )
 from seer.seer_mcp.oauth import OAuthVerifier
 from seer.seer_mcp.pool_service import PoolService
+from seer.seer_mcp.protocol import META_KEY, role_meta
 from seer.seer_mcp.sessions import (
     DEFAULT_KEY,
     ISSUED_PREFIX,
-    META_KEY,
     ClientEntry,
     ClientStates,
     SessionError,
@@ -294,6 +294,7 @@ def build_server(config: ServerConfig, *, pool_service: PoolService | None = Non
             annotations=ToolAnnotations(read_only_hint=spec.name in _READ_ONLY_TOOLS, destructive_hint=False,
                                         idempotent_hint=spec.name != "FilterDB", open_world_hint=False),
             structured_output=True,
+            meta=role_meta("task"),
         )
 
     async def recall_experiences(request: RecallRequest, ctx: Context) -> dict[str, Any]:
@@ -323,11 +324,13 @@ def build_server(config: ServerConfig, *, pool_service: PoolService | None = Non
         (record_trajectory, RecordRequest, "record", None))
     for fn, model, scope, text in scoped:
         server.add_tool(model_tool(fn, model, scope, auth=auth, limiter=limiter, text=text),
-                        name=fn.__name__, description=fn.__doc__, annotations=writes)
+                        name=fn.__name__, description=fn.__doc__, annotations=writes,
+                        meta=role_meta("memory"))
 
     @server.tool(
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
-                                    open_world_hint=False)
+                                    open_world_hint=False),
+        meta=role_meta("session"),
     )
     async def open_session(ctx: Context) -> dict[str, Any]:
         """Open a private tool session: send the returned id as _meta "seer/session" (or the
@@ -341,7 +344,8 @@ def build_server(config: ServerConfig, *, pool_service: PoolService | None = Non
             raise MCPToolError(f"open_session: {exc}") from exc
 
     @server.tool(
-        annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False)
+        annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False),
+        meta=role_meta("admin"),
     )
     async def forget_experience(
         ctx: Context,
@@ -404,9 +408,10 @@ def _review_tools(server: MCPServer, pools: PoolService, auth: bool) -> None:
     """The admin's review tools: list experiences with provenance and status, quarantine, release, screen."""
     reversible = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True,
                                  open_world_hint=False)
+    admin = role_meta("admin")
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=True, destructive_hint=False,
-                                             open_world_hint=False))
+                                             open_world_hint=False), meta=admin)
     async def list_experiences(
         ctx: Context,
         recorder: Recorder = None,
@@ -423,7 +428,7 @@ def _review_tools(server: MCPServer, pools: PoolService, auth: bool) -> None:
                                                    status, limit)
         return listing
 
-    @server.tool(annotations=reversible)
+    @server.tool(annotations=reversible, meta=admin)
     async def quarantine_experiences(
         ctx: Context, recorder: Recorder = None, experience_id: ExperienceId = None,
         reason: Annotated[str, Field(max_length=500, description="Why (shown in listings)")] = "",
@@ -437,7 +442,7 @@ def _review_tools(server: MCPServer, pools: PoolService, auth: bool) -> None:
         ids = await _pool_call("quarantine_experiences", pools.quarantine, recorder, experience_id, reason)
         return {"quarantined": ids, "recorder": recorder}
 
-    @server.tool(annotations=reversible)
+    @server.tool(annotations=reversible, meta=admin)
     async def release_experiences(
         ctx: Context, recorder: Recorder = None, experience_id: ExperienceId = None,
     ) -> dict[str, Any]:
@@ -450,7 +455,7 @@ def _review_tools(server: MCPServer, pools: PoolService, auth: bool) -> None:
         ids = await _pool_call("release_experiences", pools.release, recorder, experience_id)
         return {"released": ids, "recorder": recorder}
 
-    @server.tool(annotations=reversible)
+    @server.tool(annotations=reversible, meta=admin)
     async def screen_experiences(
         ctx: Context,
         hold: Annotated[bool, Field(description="Hold the matches for review (else only list them)")] = False,

@@ -21,7 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-META_KEY = "seer/session"
+from seer.seer_mcp.protocol import META_KEY
+
 HEADER = "x-seer-session"
 DEFAULT_KEY = "default"
 ISSUED_PREFIX = "session:"

@@ -14,7 +14,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from seer.eval.agent import POOL_TOOLS, ActionStep, Agent, FinalStep, IntentStep, McpClient, structured_of
+from seer.eval.agent import ActionStep, Agent, FinalStep, IntentStep, McpClient, is_task_tool, structured_of
 from seer.eval.judges import Verdict
 
 
@@ -23,7 +23,6 @@ class BenchmarkMissingError(RuntimeError):
 
 
 SEER_TOOLS = frozenset({"recall_experiences", "record_trajectory"})
-CONTROL_TOOLS = frozenset({"episode_start", "episode_end"})
 
 
 @dataclass(frozen=True)
@@ -90,7 +89,7 @@ class RoutedClient:
 
     async def list_tools(self) -> Any:
         listed = (await self.tools.list_tools()).tools
-        mine = [t for t in listed if t.name not in CONTROL_TOOLS | POOL_TOOLS
+        mine = [t for t in listed if is_task_tool(t)
                 and (self.visible is None or t.name in self.visible)]
         if self.pool is not None:
             mine += [t for t in (await self.pool.list_tools()).tools if t.name in SEER_TOOLS]

@@ -25,8 +25,8 @@ from mcp.server.mcpserver.exceptions import ToolError as MCPToolError
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
-META_KEY = "seer/session"
-CONTROL_TOOLS = frozenset({"episode_start", "episode_end"})
+from seer.seer_mcp.protocol import META_KEY, role_meta
+
 MAX_EPISODES = 256
 _TYPES: dict[str, Any] = {"string": str, "number": float, "integer": int, "boolean": bool,
                           "array": list[Any], "object": dict[str, Any]}
@@ -105,16 +105,17 @@ def build_server(name: str, backend: ToolBackend) -> MCPServer:
         server.add_tool(_tool_function(tool_name, spec["schema"], run), name=tool_name,
                         description=spec["description"],
                         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False,
-                                                    open_world_hint=False))
+                                                    open_world_hint=False), meta=role_meta("task"))
 
-    @server.tool(name="Finish", annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False))
+    @server.tool(name="Finish", annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False),
+                 meta=role_meta("task"))
     async def finish(ctx: Context,
                      answer: Annotated[str, Field(description="Your reply to the user")]) -> str:
         """End your turn: the request is done (or cannot be done); answer is your short reply to the user."""
         episode(ctx, "Finish")
         return answer
 
-    @server.tool()
+    @server.tool(meta=role_meta("session"))
     async def episode_start(task_id: str) -> dict[str, Any]:
         """Build a task's initial state; returns its session id and the tools the task may use."""
         if len(episodes) >= MAX_EPISODES:
@@ -127,7 +128,7 @@ def build_server(name: str, backend: ToolBackend) -> MCPServer:
         episodes[session] = (state, frozenset(names) | {"Finish"}, threading.Lock())
         return {"session": session, "tools": [*names, "Finish"]}
 
-    @server.tool()
+    @server.tool(meta=role_meta("session"))
     async def episode_end(session: str) -> dict[str, Any]:
         """Free an episode's state."""
         return {"ended": episodes.pop(session, None) is not None}

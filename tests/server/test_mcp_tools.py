@@ -10,6 +10,8 @@ from typing import Any
 import anyio
 from mcp import Client
 
+from seer.eval.agent import Agent
+from seer.seer_mcp.protocol import tool_role
 from tests.server.conftest import HttpServer, stdio_params
 
 TOOLQA_TOOLS = {
@@ -73,6 +75,15 @@ def test_stdio_lists_every_tool_with_schema_and_instructions(real_corpus: Path) 
                 assert tools[name].description, name
                 assert tools[name].input_schema["type"] == "object", name
             assert set(tools["EdgeCheck"].input_schema["required"]) == {"graph", "node1", "node2"}
+            roles = {name: tool_role(tool.meta) for name, tool in tools.items()}
+            assert None not in roles.values(), roles  # every tool says whether a model may call it
+            assert {name for name, role in roles.items() if role == "task"} == TOOLQA_TOOLS
+            assert {name for name, role in roles.items() if role == "memory"} == {"recall_experiences",
+                                                                                   "record_trajectory"}
+            # the harness shows its model the task tools only: pool review tools stay out of the prompt
+            agent = await Agent(client, model=None).setup()  # type: ignore[arg-type]  # setup asks no model
+            assert {tool["name"] for tool in agent.tools} == TOOLQA_TOOLS
+            assert "quarantine" not in agent.system and "record_trajectory" not in agent.system
             resources = {str(r.uri) for r in (await client.list_resources()).resources}
             assert "seer://pool/stats" in resources
 
