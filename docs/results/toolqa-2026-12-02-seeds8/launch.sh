@@ -31,7 +31,7 @@ start() {  # NAME METHOD LEVEL START [PROTOCOL] [extra]
 case "$1" in
   easy) for m in react static query seer seer-nogate; do start "s8-easy-$m" "$m" easy seeds8; done ;;
   hard) for m in react static query seer; do start "s8-hard-$m" "$m" hard seeds8; done ;;
-  heldout) for m in seer seer-nogate query; do start "s8-heldout-$m" "$m" easy seeds8 heldout; done ;;
+  heldout) for m in ${METHODS:-seer seer-nogate query}; do start "s8-heldout-$m" "$m" easy seeds8 heldout; done ;;
   starts) start empty-easy-seer seer easy empty; start o240-easy-seer seer easy oracle240 ;;
   other) start s8-easy-seer-other seer-other easy seeds8 ;;
   any) start s8-easy-seer-any seer-any easy seeds8; start empty-easy-seer-any seer-any easy empty ;;
