@@ -11,11 +11,14 @@
 #            stopped after 4 questions (README: it copies other domains' tools), not to be resumed as is
 #   any      easy online, seer-any (other domains' demonstrations only for a domain never seen) from the 8
 #            seeds and from an empty pool, on the same snapshot as `other` (c009982)
+#   anyprobe seer-any on the 25 easy airbnb questions alone, from the 8 seeds, on commit 33228db: the first
+#            probe and the `any` set ran with the pool's review tools in the model's prompt (README)
 # CODE: a frozen snapshot of the commit under test (snapshot.sh; made from COMMIT if absent), first on
 # PYTHONPATH, so work on main does not change a running measurement. Progress: /work/runs/NAME.log.
 set -euo pipefail
 HERE=/work/main/docs/results/toolqa-2026-12-02-seeds8
 if [ "$1" = other ] || [ "$1" = any ]; then CODE=${CODE:-/work/runs/code-other}; COMMIT=${COMMIT:-c009982}; fi
+if [ "$1" = anyprobe ]; then CODE=${CODE:-/work/runs/code-roles}; COMMIT=${COMMIT:-33228db}; fi
 CODE=${CODE:-/work/runs/code-head}
 COMMIT=${COMMIT:-e4f5ade}  # the code every run of this measurement started with; resumes use it too
 CORE=${CORE:-1}
@@ -35,6 +38,7 @@ case "$1" in
   starts) start empty-easy-seer seer easy empty; start o240-easy-seer seer easy oracle240 ;;
   other) start s8-easy-seer-other seer-other easy seeds8 ;;
   any) start s8-easy-seer-any seer-any easy seeds8; start empty-easy-seer-any seer-any easy empty ;;
+  anyprobe) start probe2-airbnb-seer-any seer-any easy seeds8 online --domains airbnb ;;
   order2) for m in react static query seer; do start "s8-easy2-$m" "$m" easy seeds8 online --seed 1; done ;;
   *) echo "unknown set $1" >&2; exit 2 ;;
 esac
