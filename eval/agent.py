@@ -75,6 +75,11 @@ class RecallConfig:
     same_intent: bool = False  # only the task's intent: another domain's seeds never steer the model
     min_overlap: float | None = None  # only demonstrations of the same question type (see RecallRequest)
     fallback: Literal["nothing", "unseen_intent", "other_intents"] = "nothing"  # see RecallRequest.fallback
+    # the type gate opens where the agent is weak: when nothing of the question's type passes and the
+    # agent's own success rate on the intent, (successes + 1) / (judged tasks + 2) over its earlier tasks
+    # (Agent.outcomes), is below this, recall again without min_overlap (other question types of the
+    # intent; any intent's best for an intent the pool has never seen). None: the gate never opens
+    open_below: float | None = None
     # replace: this step's top-k before the task (the paper's layout; changing demonstrations make llama.cpp
     # recompute the whole conversation); incremental: demonstrations stay where first shown and this
     # step's new ones join after the latest result, so the KV cache keeps everything before them
@@ -191,6 +196,8 @@ class Agent:
         self.tools: list[dict[str, Any]] = []
         self.system = ""
         self.issues_sessions = False
+        # intent -> (successes, judged tasks) of this agent's earlier tasks, set by its runner
+        self.outcomes: dict[str, tuple[int, int]] = {}
 
     async def setup(self) -> Agent:
         """List the server's tools and build the static system prefix (once per run)."""
@@ -288,10 +295,23 @@ class Agent:
                  "fallback": None if rc.fallback == "nothing" else rc.fallback}
         args |= {key: value for key, value in extra.items() if value is not None}
         out = structured_of(await self.client.call_tool("recall_experiences", args))
+        gated_out = not out.get("experiences") and rc.min_overlap is not None
+        if gated_out and self.weak(out.get("intent") or intent):
+            opened = {key: value for key, value in args.items() if key != "min_overlap"}
+            out = structured_of(await self.client.call_tool("recall_experiences",
+                                                            opened | {"fallback": "unseen_intent"}))
         demos = [Recalled(e["id"], e["score"], e["s1"], e["s2"], e["s3"], e["demo_text"])
                  for e in out.get("experiences", [])]
         return RecallPhase(len(sent), out.get("intent"), int(out.get("pool_size", 0)), demos,
                            time.perf_counter() - start)
+
+    def weak(self, intent: str | None) -> bool:
+        """Whether the type gate opens for this intent (RecallConfig.open_below)."""
+        rc = self.config.recall
+        if rc is None or rc.open_below is None or intent is None:
+            return False
+        successes, judged = self.outcomes.get(intent, (0, 0))
+        return (successes + 1) / (judged + 2) < rc.open_below
 
     async def act(self, index: int, messages: list[dict[str, Any]], session: str,
                   retry_seed: int | None = None) -> ActionStep:

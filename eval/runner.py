@@ -72,6 +72,10 @@ METHODS: dict[str, Method] = {
         # protocol) instead of none, until its own first success is recorded
         _m("seer-any", "blend", same_intent=True, layout="incremental", min_overlap=0.85,
            fallback="unseen_intent"),
+        # seer whose type gate opens where the agent is weak: an intent it gets right less than half the
+        # time (smoothed) is shown other question types of it, an unseen intent any intent's best
+        _m("seer-adaptive", "blend", same_intent=True, layout="incremental", min_overlap=0.85,
+           open_below=0.5),
         # seer, but a question whose intent and type have nothing stored gets the best of other domains
         _m("seer-other", "blend", same_intent=True, layout="incremental", min_overlap=0.85,
            fallback="other_intents"),
@@ -226,6 +230,16 @@ def record_payload(task: TaskLog, source: str) -> dict[str, Any]:
     return payload
 
 
+def outcomes_by_intent(tasks: Sequence[TaskLog]) -> dict[str, tuple[int, int]]:
+    """intent -> (successes, judged tasks): the agent's own record, which ``open_below`` reads."""
+    tally: dict[str, tuple[int, int]] = {}
+    for task in tasks:
+        if task.intent:
+            successes, judged = tally.get(task.intent, (0, 0))
+            tally[task.intent] = (successes + task.verdict.success, judged + 1)
+    return tally
+
+
 class Runner:
     """Runs methods over a stream, judging, recording and logging every task; resumable from its log."""
 
@@ -261,15 +275,19 @@ class Runner:
         if method.name in self.settings.rebuild_pools:
             await self.replay(client, method, [t for t in done.values() if was_recorded(t, flushed)])
         results: list[TaskLog] = []
+        learned: list[TaskLog] = []  # judged tasks the agent has learned from, as of the current batch
         for key, group in groupby(stream, key=lambda s: (s.phase, s.batch)):
             slots = list(group)
             todo = [s for s in slots if s.question.qid not in done]
+            agent.outcomes = outcomes_by_intent(learned)  # like the pool: updated at batch ends only
             await self.solve_batch(agent, client, method, todo, done)
             tasks = [done[s.question.qid] for s in slots]
             results += tasks
-            if slots[-1].phase != "test" and key not in flushed:
-                buffer = [t for t in tasks if t.record.status == "buffered"]
-                await self.flush(client, method, slots[-1], buffer, tasks[-1].pool_size)
+            if slots[-1].phase != "test":
+                learned += tasks
+                if key not in flushed:
+                    buffer = [t for t in tasks if t.record.status == "buffered"]
+                    await self.flush(client, method, slots[-1], buffer, tasks[-1].pool_size)
         return results
 
     async def solve_batch(self, agent: Agent, client: McpClient, method: Method, slots: Sequence[Slot],
