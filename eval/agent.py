@@ -31,6 +31,9 @@ from seer.tools.protocol import CALL_BEGIN, CALL_END, format_text_call, parse_te
 from seer.tools.specs import SPECS_BY_NAME
 
 POOL_TOOLS = frozenset({"recall_experiences", "record_trajectory", "forget_experience", "open_session"})
+OBSERVATION_LIMIT = 2048
+Mode = Literal["json", "text", "native"]
+Layout = Literal["replace", "incremental"]
 
 
 def is_task_tool(tool: Any) -> bool:
@@ -38,10 +41,6 @@ def is_task_tool(tool: Any) -> bool:
     memory, session, admin); of a server that declares none, every tool but the pool's known ones."""
     role = tool_role(getattr(tool, "meta", None))
     return role == "task" if role is not None else tool.name not in POOL_TOOLS
-
-OBSERVATION_LIMIT = 2048
-Mode = Literal["json", "text", "native"]
-Layout = Literal["replace", "incremental"]
 
 
 class ChatModel(Protocol):
