@@ -20,12 +20,15 @@ from seer.eval.evidence import evidence, evidence_markdown
 from seer.eval.report import (
     curve_markdown,
     evaluated,
+    gain_markdown,
+    gain_over,
     growth_markdown,
     learning_curve,
     markdown_table,
     own_recall_share,
     own_share_markdown,
     plot_curve,
+    plot_gain,
     pool_growth,
     summary,
 )
@@ -271,6 +274,15 @@ def write_report(cmp: Comparison, out_dir: Path, reference: str = "seer") -> Pat
             parts += ["## Learning curve (batch-wise EM on the common questions)", "",
                       "![learning curve](learning_curve.png)", ""]
         parts += curve_markdown(curve)
+    if "react" in cmp.methods and len(cmp.methods) > 1:
+        gain = gain_over(cmp.tasks, "react")
+        if any(len(points) > 1 for points in gain.values()):
+            plot_gain(gain, out_dir / "gain_over_react.png", "react")
+            parts += ["## Gain over react, batch by batch", "",
+                      "Right answers beyond react's on the same questions of each batch (running sum in "
+                      "brackets). react learns nothing, so this cancels the batches' differing mix of "
+                      "domains; a method that learns has a running sum that climbs faster as its pool grows.",
+                      "", "![gain over react](gain_over_react.png)", "", *gain_markdown(gain, "react")]
     parts += growth_markdown(pool_growth(cmp.batches))
     parts += own_share_markdown(own_recall_share(cmp.tasks, [*cmp.batches, *cmp.rebuilds]))
     seeds = cfg.get("seeds")

@@ -133,8 +133,9 @@ def pool_growth(batches: Sequence[BatchLog]) -> dict[str, list[tuple[int, int]]]
     return dict(out)
 
 
-def plot_curve(curve: dict[str, list[tuple[int, float, int]]], path: Path) -> Path:
-    """Batch-wise EM accuracy per method as a PNG (matplotlib, Agg backend)."""
+def _plot(series: dict[str, list[tuple[int, float]]], path: Path, ylabel: str, title: str,
+          ylim: tuple[float, float] | None = None) -> Path:
+    """One line per method over batches, as a PNG (matplotlib, Agg backend)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -142,13 +143,16 @@ def plot_curve(curve: dict[str, list[tuple[int, float, int]]], path: Path) -> Pa
     from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    for method, points in curve.items():
+    for method, points in series.items():
         ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=method)
     ax.set_xlabel("batch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel("exact match (%)")
-    ax.set_ylim(0, 100)
-    ax.set_title("Batch-wise accuracy")
+    ax.set_ylabel(ylabel)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    else:
+        ax.axhline(0, color="grey", linewidth=0.8)
+    ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -156,6 +160,56 @@ def plot_curve(curve: dict[str, list[tuple[int, float, int]]], path: Path) -> Pa
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def plot_curve(curve: dict[str, list[tuple[int, float, int]]], path: Path) -> Path:
+    """Batch-wise EM accuracy per method as a PNG."""
+    return _plot({m: [(b, acc) for b, acc, _ in points] for m, points in curve.items()}, path,
+                 "exact match (%)", "Batch-wise accuracy", (0, 100))
+
+
+def gain_over(tasks: Sequence[TaskLog], baseline: str = "react") -> dict[str, list[tuple[int, int, int]]]:
+    """Per method but the baseline: (batch, right answers minus the baseline's on the same questions of the
+    batch, the running sum). The baseline learns nothing, so it cancels the batches' differing difficulty:
+    a method that learns shows a running sum that grows faster batch after batch."""
+    right: dict[str, dict[str, bool]] = defaultdict(dict)
+    batch_of: dict[str, int] = {}
+    for t in tasks:
+        if t.phase in ("online", "train"):
+            right[t.method][t.qid] = t.em
+            if t.method == baseline:
+                batch_of[t.qid] = t.batch
+    out: dict[str, list[tuple[int, int, int]]] = {}
+    for method, answers in right.items():
+        if method == baseline:
+            continue
+        per_batch: dict[int, int] = defaultdict(int)
+        for qid, em in answers.items():
+            if qid in batch_of:
+                per_batch[batch_of[qid]] += int(em) - int(right[baseline][qid])
+        total, points = 0, []
+        for batch in sorted(per_batch):
+            total += per_batch[batch]
+            points.append((batch, per_batch[batch], total))
+        out[method] = points
+    return out
+
+
+def gain_markdown(gain: dict[str, list[tuple[int, int, int]]], baseline: str) -> list[str]:
+    """Right answers beyond the baseline's per batch, with the running sum in brackets."""
+    batches = sorted({b for points in gain.values() for b, _, _ in points})
+    lines = _batch_header(batches)
+    for method, points in gain.items():
+        at = {b: (d, total) for b, d, total in points}
+        lines.append(f"| {method} | " + " | ".join(
+            f"{at[b][0]:+d} ({at[b][1]:+d})" if b in at else "" for b in batches) + " |")
+    return [*lines, ""]
+
+
+def plot_gain(gain: dict[str, list[tuple[int, int, int]]], path: Path, baseline: str) -> Path:
+    """The running sum of right answers beyond the baseline's, per method, as a PNG."""
+    return _plot({m: [(b, total) for b, _, total in points] for m, points in gain.items()}, path,
+                 f"right answers beyond {baseline}'s (running sum)", f"Gain over {baseline}, batch by batch")
 
 
 def _batch_header(batches: Sequence[int]) -> list[str]:

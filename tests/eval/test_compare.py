@@ -16,6 +16,7 @@ from seer.eval.compare import (
     server_cpu_per_question,
     write_report,
 )
+from seer.eval.report import gain_over
 from seer.eval.runlog import BatchLog, RunHeader, RunLog, TaskLog
 from seer.seer_mcp.cli import main
 
@@ -118,3 +119,16 @@ def test_server_cpu_comes_from_the_run_folder(tmp_path: Path) -> None:
     (seer / "server_cpu.json").write_text('{"processes": {"1@2": 12.0}, "cpu_seconds": 12.0}')
     (react / "server_cpu.json").write_text("not json")
     assert server_cpu_per_question(load([seer, react])) == {"seer": 3.0}  # 12 s over its 4 questions
+
+
+def test_gain_over_react_counts_right_answers_beyond_reacts_per_batch(tmp_path: Path) -> None:
+    # batch 1: q0-q3, batch 2: q4-q7; react right on q0 and q4, seer on q0, q1 and q4-q7
+    seer = run_dir(tmp_path, "seer", [True, True, False, False, True, True, True, True])
+    react = run_dir(tmp_path, "react", [True, False, False, False, True, False, False, False])
+    cmp = load([seer, react])
+    assert gain_over(cmp.tasks, "react") == {"seer": [(1, 1, 1), (2, 3, 4)]}
+    report = write_report(cmp, tmp_path / "r").read_text()
+    assert "## Gain over react" in report and "| seer | +1 (+1) | +3 (+4) |" in report
+    assert (tmp_path / "r" / "gain_over_react.png").is_file()
+    alone = write_report(load([seer]), tmp_path / "alone").read_text()
+    assert "Gain over react" not in alone  # nothing to compare with
