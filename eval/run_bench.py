@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from datetime import datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -110,19 +110,24 @@ def _load(config: BenchConfig) -> Any:
 
 
 async def _with_local_server(config: BenchConfig, out: Path, bench: Benchmark, on_task: Any) -> RunLog:
-    """τ² with the embedded model as the user simulator: one real ``llama_cpp.server`` on 127.0.0.1 for
-    the run, which the agent uses too when it is the embedded model (one model in memory)."""
+    """τ² with the embedded model as the user simulator, served by a real ``llama_cpp.server`` on
+    127.0.0.1 for the run. When the agent is the embedded model too, it gets a server of its own: the two
+    roles alternate, and with one server each turn would evict the other's prompt from llama.cpp's cache
+    and recompute it (the agent's ~2.2k-token policy prefix every turn)."""
     from seer.eval.benchmarks.llama_server import serve
     from seer.eval.models import OpenAICompatModel
 
-    spec = config.model if config.model in ("default", "small") else "default"
-    with serve(spec, log=out / "llama-server.log") as served:
-        bench.use_user_model(f"openai/{served.name}", served.url)  # type: ignore[attr-defined]
-        if config.model in ("default", "small"):
-            model = OpenAICompatModel(served.url, served.name, timeout=600)
-            return await _run(config, out, bench, model, on_task, RunLog(out / "runlog.jsonl"),
-                              helper_cpu=served.cpu_seconds)
-        return await _run(config, out, bench, _load(config), on_task, RunLog(out / "runlog.jsonl"))
+    embedded = config.model in ("default", "small")
+    spec = config.model if embedded else "default"
+    with ExitStack() as servers:
+        user = servers.enter_context(serve(spec, log=out / "llama-server.log"))
+        bench.use_user_model(f"openai/{user.name}", user.url)  # type: ignore[attr-defined]
+        if not embedded:
+            return await _run(config, out, bench, _load(config), on_task, RunLog(out / "runlog.jsonl"))
+        agent = servers.enter_context(serve(spec, log=out / "llama-server-agent.log"))
+        model = OpenAICompatModel(agent.url, agent.name, timeout=600)
+        return await _run(config, out, bench, model, on_task, RunLog(out / "runlog.jsonl"),
+                          helper_cpu=lambda: user.cpu_seconds() + agent.cpu_seconds())
 
 
 async def _run(config: BenchConfig, out: Path, bench: Benchmark, model: Any, on_task: Any, log: RunLog,

@@ -1,8 +1,9 @@
 """A real ``llama_cpp.server`` on 127.0.0.1, started and stopped by the harness.
 
 τ²-bench's user simulator talks to an OpenAI-compatible URL through litellm; by default that is the
-embedded model served here, and the agent uses the same server (one model in memory). The server's
-CPU time is read from its process, so per-task CPU seconds include the model's work.
+embedded model served here, and an embedded agent gets a second server (each role keeps its own prompt
+cache; the 1.5B model costs ~1.2 GB of memory per copy). A server's CPU time is read from its process,
+so per-task CPU seconds include the model's work.
 """
 
 from __future__ import annotations

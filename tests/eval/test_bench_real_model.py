@@ -46,8 +46,8 @@ def test_bfcl_entry_end_to_end_with_the_embedded_model(user_models_dir: str, tmp
 
 
 def test_tau2_task_end_to_end_with_a_local_user_simulator(user_models_dir: str, tmp_path: Path) -> None:
-    """The harness starts a real llama_cpp.server for the simulated customer (and the agent), then stops
-    it."""
+    """The harness starts real llama_cpp.servers for the simulated customer and for the agent (one each,
+    so neither evicts the other's prompt cache), then stops them."""
     _heavy()
     pytest.importorskip("tau2", reason="pip install 'seer-mcp[bench]'")
     skip_unless_model("default")
@@ -59,7 +59,8 @@ def test_tau2_task_end_to_end_with_a_local_user_simulator(user_models_dir: str, 
     (task,) = log.tasks()
     assert task.verdict.kind == "env" and task.verdict.detail.startswith("reward")
     assert task.question and task.steps
-    assert task.cpu_seconds > 0  # includes the served model's CPU time
+    assert task.cpu_seconds > 0  # includes the served models' CPU time
+    assert (tmp_path / "llama-server.log").stat().st_size and (tmp_path / "llama-server-agent.log").stat().st_size
 
 
 def test_concurrency_against_a_real_llama_server_equals_sequential(user_models_dir: str,
