@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from seer.eval.runlog import BatchLog, RebuildLog, RunHeader, RunLog, TaskLog
 
@@ -125,11 +125,24 @@ def learning_curve(tasks: Sequence[TaskLog]) -> dict[str, list[tuple[int, float,
             for m, batches in curve.items()}
 
 
-def pool_growth(batches: Sequence[BatchLog]) -> dict[str, list[tuple[int, int]]]:
-    """Per method: (batch, pool size after the batch's flush)."""
-    out: dict[str, list[tuple[int, int]]] = defaultdict(list)
+class Growth(NamedTuple):
+    """A batch flush: the pool's size after it, records stored as new rows, records merged into a
+    near-duplicate already there (same intent, tool chain and task: it counts the success, no new row)."""
+
+    batch: int
+    size: int
+    stored: int
+    merged: int
+
+    def text(self) -> str:
+        return f"{self.size} (+{self.stored}, {self.merged} merged)" if self.merged else str(self.size)
+
+
+def pool_growth(batches: Sequence[BatchLog]) -> dict[str, list[Growth]]:
+    """Per method, each batch flush in order."""
+    out: dict[str, list[Growth]] = defaultdict(list)
     for b in batches:
-        out[b.method].append((b.batch, b.pool_size))
+        out[b.method].append(Growth(b.batch, b.pool_size, len(b.stored_ids), len(b.merged_into)))
     return dict(out)
 
 
@@ -228,13 +241,17 @@ def curve_markdown(curve: dict[str, list[tuple[int, float, int]]]) -> list[str]:
     return [*lines, ""]
 
 
-def growth_markdown(growth: dict[str, list[tuple[int, int]]]) -> list[str]:
+def growth_markdown(growth: dict[str, list[Growth]]) -> list[str]:
     """Pool size after each batch flush, one line per method."""
     if not growth:
         return []
-    lines = [f"- {m}: " + ", ".join(f"batch {b}: {size}" for b, size in points)
+    lines = [f"- {m}: " + ", ".join(f"batch {g.batch}: {g.text()}" for g in points)
              for m, points in growth.items()]
-    return ["## Pool growth (experiences after each batch flush)", "", *lines, ""]
+    out = ["## Pool growth (experiences after each batch flush)", "", *lines, ""]
+    if any(g.merged for points in growth.values() for g in points):
+        out += ["(+N: new rows; M merged: records that matched a near-duplicate already in the pool, same "
+                "intent, tool chain and task, which counts the success and adds no row)", ""]
+    return out
 
 
 def own_recall_share(

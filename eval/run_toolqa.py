@@ -285,7 +285,7 @@ def summarise(log: RunLog) -> None:
     tasks = [x for x in lines if isinstance(x, TaskLog)]
     console.print(report.rich_table(report.summary(tasks)))
     for method, points in report.pool_growth([x for x in lines if isinstance(x, BatchLog)]).items():
-        console.print(f"pool growth {method}: " + " → ".join(f"b{b}:{n}" for b, n in points))
+        console.print(f"pool growth {method}: " + " → ".join(f"b{g.batch}:{g.text()}" for g in points))
     console.print(f"report: {report.write_report(log)}")
 
 

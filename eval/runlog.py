@@ -106,6 +106,7 @@ class BatchLog(_Line):
     batch: int
     flushed: int
     stored_ids: list[str] = Field(default_factory=list)
+    merged_into: list[str] = Field(default_factory=list)  # near-duplicates a record merged with: no new row
     pool_size: int = 0
 
 

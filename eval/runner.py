@@ -390,11 +390,14 @@ class Runner:
     ) -> None:
         """Record the batch's buffered successes, then log the batch (so a resume never flushes twice)."""
         stored: list[str] = []
+        merged: list[str] = []
         for task in buffer:
             out = await self.record(client, task)
             pool_size = int(out.get("pool_size", pool_size))
             if out.get("stored") and out.get("id"):
                 stored.append(str(out["id"]))
+            elif out.get("merged_into"):
+                merged.append(str(out["merged_into"]))
         if method.learn:
             self.log.append(
                 BatchLog(
@@ -403,6 +406,7 @@ class Runner:
                     batch=slot.batch,
                     flushed=len(buffer),
                     stored_ids=stored,
+                    merged_into=merged,
                     pool_size=pool_size,
                 )
             )

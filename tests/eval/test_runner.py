@@ -3,6 +3,7 @@ resume skips finished tasks, methods and protocols."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 from seer.eval.agent import AgentConfig
 from seer.eval.judges import exact_match
 from seer.eval.models.scripted import ScriptedModel
-from seer.eval.report import own_recall_share
+from seer.eval.report import own_recall_share, pool_growth
 from seer.eval.run_toolqa import stdio_connector
 from seer.eval.runlog import BatchLog, RebuildLog, RunLog, TaskLog
 from seer.eval.runner import METHODS, Runner, RunSettings, get_method, make_stream, run_methods
@@ -65,6 +66,23 @@ def test_batched_pool_never_changes_mid_batch(
     ]
     recalled = {r.id for t in second for s in t.steps for r in s.recalled or []}
     assert recalled == set(batches[0].stored_ids)  # only what batch 1 flushed
+
+
+def test_a_success_that_repeats_a_stored_task_is_logged_as_merged_not_lost(
+    real_corpus: Path, tmp_path: Path, coffee_questions: list[Question]
+) -> None:
+    """The same question asked again under another id: its success merges into the experience already
+    stored (no new row), and the batch line says so, so a flat pool size is not read as nothing recorded."""
+    originals = coffee_questions[:3]
+    again = [dataclasses.replace(q, qid=f"{q.qid}-again") for q in originals]
+    log = run(real_corpus, tmp_path, [*originals, *again], ScriptedModel(solver()), batches=2)
+    batches = [x for x in log.read() if isinstance(x, BatchLog)]
+    stored = [i for b in batches for i in b.stored_ids]
+    merged = [i for b in batches for i in b.merged_into]
+    assert len(stored) == 3 and len(merged) == 3 and set(merged) == set(stored)
+    assert batches[-1].pool_size == 3
+    growth = pool_growth(batches)["seer"]
+    assert sum(g.merged for g in growth) == 3 and "merged" in " ".join(g.text() for g in growth)
 
 
 def test_only_judged_successes_are_recorded(
