@@ -210,13 +210,8 @@ def gain_over(tasks: Sequence[TaskLog], baseline: str = "react") -> dict[str, li
 
 def gain_markdown(gain: dict[str, list[tuple[int, int, int]]], baseline: str) -> list[str]:
     """Right answers beyond the baseline's per batch, with the running sum in brackets."""
-    batches = sorted({b for points in gain.values() for b, _, _ in points})
-    lines = _batch_header(batches)
-    for method, points in gain.items():
-        at = {b: (d, total) for b, d, total in points}
-        lines.append(f"| {method} | " + " | ".join(
-            f"{at[b][0]:+d} ({at[b][1]:+d})" if b in at else "" for b in batches) + " |")
-    return [*lines, ""]
+    return _batch_table({m: {b: f"{d:+d} ({total:+d})" for b, d, total in points}
+                         for m, points in gain.items()})
 
 
 def plot_gain(gain: dict[str, list[tuple[int, int, int]]], path: Path, baseline: str) -> Path:
@@ -225,20 +220,20 @@ def plot_gain(gain: dict[str, list[tuple[int, int, int]]], path: Path, baseline:
                  f"right answers beyond {baseline}'s (running sum)", f"Gain over {baseline}, batch by batch")
 
 
-def _batch_header(batches: Sequence[int]) -> list[str]:
-    return ["| method | " + " | ".join(f"batch {b}" for b in batches) + " |",
-            "|---|" + "---:|" * len(batches)]
+def _batch_table(cells: dict[str, dict[int, str]]) -> list[str]:
+    """A markdown table of one row per method and one column per batch (blank where a method has none)."""
+    batches = sorted({b for row in cells.values() for b in row})
+    lines = ["| method | " + " | ".join(f"batch {b}" for b in batches) + " |",
+             "|---|" + "---:|" * len(batches)]
+    lines += [f"| {method} | " + " | ".join(row.get(b, "") for b in batches) + " |"
+              for method, row in cells.items()]
+    return [*lines, ""]
 
 
 def curve_markdown(curve: dict[str, list[tuple[int, float, int]]]) -> list[str]:
     """The learning curve as a markdown table: one row per method, one column per batch."""
-    batches = sorted({b for points in curve.values() for b, _, _ in points})
-    lines = _batch_header(batches)
-    for method, points in curve.items():
-        at = {b: (acc, n) for b, acc, n in points}
-        lines.append(f"| {method} | " + " | ".join(
-            f"{at[b][0]:.0f}% (n={at[b][1]})" if b in at else "" for b in batches) + " |")
-    return [*lines, ""]
+    return _batch_table({m: {b: f"{acc:.0f}% (n={n})" for b, acc, n in points}
+                         for m, points in curve.items()})
 
 
 def growth_markdown(growth: dict[str, list[Growth]]) -> list[str]:
@@ -282,13 +277,9 @@ def own_share_markdown(share: dict[str, list[tuple[int, int, int]]]) -> list[str
     """The share of recalled demonstrations that the run recorded itself, per batch."""
     if not any(own for points in share.values() for _, own, _ in points):
         return []
-    batches = sorted({b for points in share.values() for b, _, _ in points})
-    lines = _batch_header(batches)
-    for method, points in share.items():
-        at = {b: (own, total) for b, own, total in points}
-        lines.append(f"| {method} | " + " | ".join(
-            f"{100 * at[b][0] / at[b][1]:.0f}%" if at.get(b, (0, 0))[1] else "" for b in batches) + " |")
-    return ["## Own experiences among the recalled demonstrations (the rest are seeds)", "", *lines, ""]
+    table = _batch_table({m: {b: f"{100 * own / total:.0f}%" if total else "" for b, own, total in points}
+                          for m, points in share.items()})
+    return ["## Own experiences among the recalled demonstrations (the rest are seeds)", "", *table]
 
 
 def write_report(log: RunLog, out_dir: Path | None = None) -> Path:
