@@ -3,7 +3,7 @@
 # (default 5; 19 leaves the core to other work first).
 #   easy     online, easy, from the 8 official seeds: react static query seer seer-nogate
 #   hard     online, hard (coffee, flight, airbnb x 20), from the 8 seeds: react static query seer
-#   heldout  learn on half, test the frozen pool on the other half: seer seer-nogate query
+#   heldout  learn on half, test the frozen pool on the other half: seer query
 #   starts   seer from an empty pool and from the 240 oracle seeds (online, easy)
 #   order2   the easy online run with a second stream order (--seed 1): react static query seer
 #   other    easy online from the 8 seeds, seer-other (seer whose gate falls back to other domains'
@@ -38,7 +38,7 @@ start() {  # NAME METHOD LEVEL START [PROTOCOL] [extra]
 case "$1" in
   easy) for m in react static query seer seer-nogate; do start "s8-easy-$m" "$m" easy seeds8; done ;;
   hard) for m in react static query seer; do start "s8-hard-$m" "$m" hard seeds8; done ;;
-  heldout) for m in ${METHODS:-seer seer-nogate query}; do start "s8-heldout-$m" "$m" easy seeds8 heldout; done ;;
+  heldout) for m in ${METHODS:-seer query}; do start "s8-heldout-$m" "$m" easy seeds8 heldout; done ;;
   starts) start empty-easy-seer seer easy empty; start o240-easy-seer seer easy oracle240 ;;
   other) start s8-easy-seer-other seer-other easy seeds8 ;;
   any) start s8-easy-seer-any seer-any easy seeds8; start empty-easy-seer-any seer-any easy empty ;;
