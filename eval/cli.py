@@ -33,19 +33,24 @@ def report(out: Path) -> None:
 
 
 @run.command("compare")
-@click.argument("outs", nargs=-1, required=True,
-                type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("outs", nargs=-1, required=True)
 @click.option("--out", "report_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory for the combined report.md and learning_curve.png.")
 @click.option("--reference", default="seer", show_default=True, help="Method the others are paired with.")
-def compare(outs: tuple[Path, ...], report_dir: Path, reference: str) -> None:
-    """Compare runs in OUTS (same stream settings) on the questions every method finished."""
+def compare(outs: tuple[str, ...], report_dir: Path, reference: str) -> None:
+    """Compare runs in OUTS (same stream settings) on the questions every method finished. OUT@LABEL names
+    that run's methods METHOD@LABEL, so one method's runs from different starts can be compared
+    (e.g. runs/empty-seer@empty runs/seeds-seer@seeds8 --reference seer@seeds8)."""
 
     from seer.eval import compare as cmp_mod
     from seer.eval import report
 
     try:
-        cmp = cmp_mod.load(outs)
+        dirs, labels = zip(*(cmp_mod.split_label(out) for out in outs), strict=True)
+        for where in dirs:
+            if not where.is_dir():
+                raise cmp_mod.CompareError(f"{where}: no such run directory")
+        cmp = cmp_mod.load(dirs, labels)
         path = cmp_mod.write_report(cmp, report_dir, reference)
     except cmp_mod.CompareError as exc:
         raise click.ClickException(str(exc)) from exc

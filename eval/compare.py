@@ -81,8 +81,28 @@ class Comparison:
         return list(dict.fromkeys(t.qid for t in self.tasks))
 
 
-def load(outs: Sequence[Path]) -> Comparison:
-    """Read the run logs in ``outs`` and keep the questions every method finished."""
+def split_label(arg: str) -> tuple[Path, str | None]:
+    """``DIR`` or ``DIR@LABEL`` (a directory whose own name holds ``@`` is taken as it is)."""
+    if Path(arg).is_dir() or "@" not in arg:
+        return Path(arg), None
+    where, _, label = arg.rpartition("@")
+    if not label or not where:
+        raise CompareError(f"{arg}: expected DIR or DIR@LABEL")
+    return Path(where), label
+
+
+def _relabel(lines: list[Any], label: str | None) -> list[Any]:
+    """Name a run's methods ``method@label``, so runs of one method from different starts sit side by side."""
+    if label is None:
+        return lines
+    named = (TaskLog, BatchLog, RebuildLog)
+    return [x.model_copy(update={"method": f"{x.method}@{label}"}) if isinstance(x, named) else x
+            for x in lines]
+
+
+def load(outs: Sequence[Path], labels: Sequence[str | None] = ()) -> Comparison:
+    """Read the run logs in ``outs`` and keep the questions every method finished. ``labels[i]``, when
+    given, renames run i's methods ``method@label`` (e.g. seer from an empty pool beside seer from seeds)."""
     if not outs:
         raise CompareError("no run directories given")
     config: dict[str, Any] | None = None
@@ -94,14 +114,16 @@ def load(outs: Sequence[Path]) -> Comparison:
 
     def claim(method: str, out: Path, path: Path) -> None:
         if runs.setdefault(method, out) != out:
-            raise CompareError(f"{path}: method {method!r} is also in {runs[method]}")
+            raise CompareError(f"{path}: method {method!r} is also in {runs[method]} (label the runs: "
+                               "DIR@LABEL)")
         by_method.setdefault(method, [])
 
-    for out in outs:
+    for i, out in enumerate(outs):
         log = RunLog(Path(out) / "runlog.jsonl")
         if not log.exists():
             raise CompareError(f"{log.path}: no run log")
-        lines = log.read()
+        label = labels[i] if i < len(labels) else None
+        lines = _relabel(log.read(), label)
         header = next((x for x in lines if isinstance(x, RunHeader)), None)
         if header is None:
             raise CompareError(f"{log.path}: no run header line")
@@ -113,7 +135,7 @@ def load(outs: Sequence[Path]) -> Comparison:
                 raise CompareError(f"{log.path}: setting {key}={mine!r} differs from {first}: "
                                    f"{key}={theirs!r}; the runs did not see the same stream")
         for method in header.config.get("methods") or []:  # a run with no finished task yet still counts
-            claim(method, Path(out), log.path)
+            claim(method if label is None else f"{method}@{label}", Path(out), log.path)
         for t in evaluated([x for x in lines if isinstance(x, TaskLog)]):
             claim(t.method, Path(out), log.path)
             by_method[t.method].append(t)

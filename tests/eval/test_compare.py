@@ -81,6 +81,23 @@ def test_runs_on_different_streams_are_refused(tmp_path: Path) -> None:
         load([seer, twice])
 
 
+def test_labelled_runs_of_one_method_from_different_starts_sit_side_by_side(tmp_path: Path) -> None:
+    seeded = run_dir(tmp_path / "s8", "seer", [True, True, False, False], seeds="library.json")
+    empty = run_dir(tmp_path / "empty", "seer", [True, False, False, False], seeds="none")
+    result = CliRunner().invoke(main, ["run", "compare", f"{empty}@empty", f"{seeded}@seeds8", "--reference",
+                                       "seer@seeds8", "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "r" / "report.md").read_text()
+    assert "| all | seer@empty | 4 | 25.0 |" in text and "| all | seer@seeds8 | 4 | 50.0 |" in text
+    assert "| seer@empty | 4 | 1 | 0 | 1 | 2 | 1 |" in text  # paired with the labelled reference
+    assert "seer@seeds8: batch 1: 12" in text  # batch lines carry the label too
+    report = ["--out", str(tmp_path / "r")]
+    result = CliRunner().invoke(main, ["run", "compare", str(empty), str(seeded), *report])
+    assert result.exit_code != 0 and "label the runs" in result.output
+    result = CliRunner().invoke(main, ["run", "compare", f"{tmp_path / 'nowhere'}@x", *report])
+    assert result.exit_code != 0 and "no such run directory" in result.output
+
+
 def test_mcnemar_exact_p_values() -> None:
     assert Paired("m", 10, 0, 0, 5, 5).p_value == 1.0
     assert Paired("m", 10, 5, 0, 5, 0).p_value == pytest.approx(2 / 32)
