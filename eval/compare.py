@@ -91,12 +91,16 @@ def split_label(arg: str) -> tuple[Path, str | None]:
     return Path(where), label
 
 
+def _labelled(method: str, label: str | None) -> str:
+    return method if label is None else f"{method}@{label}"
+
+
 def _relabel(lines: list[Any], label: str | None) -> list[Any]:
     """Name a run's methods ``method@label``, so runs of one method from different starts sit side by side."""
     if label is None:
         return lines
     named = (TaskLog, BatchLog, RebuildLog)
-    return [x.model_copy(update={"method": f"{x.method}@{label}"}) if isinstance(x, named) else x
+    return [x.model_copy(update={"method": _labelled(x.method, label)}) if isinstance(x, named) else x
             for x in lines]
 
 
@@ -135,7 +139,7 @@ def load(outs: Sequence[Path], labels: Sequence[str | None] = ()) -> Comparison:
                 raise CompareError(f"{log.path}: setting {key}={mine!r} differs from {first}: "
                                    f"{key}={theirs!r}; the runs did not see the same stream")
         for method in header.config.get("methods") or []:  # a run with no finished task yet still counts
-            claim(method if label is None else f"{method}@{label}", Path(out), log.path)
+            claim(_labelled(method, label), Path(out), log.path)
         for t in evaluated([x for x in lines if isinstance(x, TaskLog)]):
             claim(t.method, Path(out), log.path)
             by_method[t.method].append(t)
