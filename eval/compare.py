@@ -38,6 +38,10 @@ STREAM_KEYS = ("protocol", "domains", "level", "limit", "batches", "immediate", 
                "model_name", "judge", "call_mode", "on_error", "max_steps", "corpus", "questions")
 """Settings that must agree for runs to have seen the same questions under the same conditions."""
 
+PROTOCOL_KEYS = ("protocol", "train_frac")
+"""Settings a run of methods that learn nothing may differ in: its answer to a question does not depend on
+what came before it, so an online run of react or static stands in for the test split of a held-out one."""
+
 
 class CompareError(ValueError):
     """The runs cannot be compared (missing log, differing stream settings, a method in two runs)."""
@@ -71,6 +75,7 @@ class Comparison:
     runs: dict[str, Path]  # method -> run directory
     beyond_common: dict[str, int] = field(default_factory=dict)  # finished tasks left out, per method
     rebuilds: list[RebuildLog] = field(default_factory=list)  # pools rebuilt from the log on a resume
+    stand_ins: list[str] = field(default_factory=list)  # frozen methods' online answers used as test answers
 
     @property
     def methods(self) -> list[str]:
@@ -104,24 +109,25 @@ def _relabel(lines: list[Any], label: str | None) -> list[Any]:
             for x in lines]
 
 
-def load(outs: Sequence[Path], labels: Sequence[str | None] = ()) -> Comparison:
-    """Read the run logs in ``outs`` and keep the questions every method finished. ``labels[i]``, when
-    given, renames run i's methods ``method@label`` (e.g. seer from an empty pool beside seer from seeds)."""
-    if not outs:
-        raise CompareError("no run directories given")
-    config: dict[str, Any] | None = None
-    first: Path | None = None
-    runs: dict[str, Path] = {}
-    by_method: dict[str, list[TaskLog]] = {}
-    batches: list[BatchLog] = []
-    rebuilds: list[RebuildLog] = []
+def _learns(methods: Sequence[str]) -> bool:
+    """Whether any of a run's methods learns (an unknown name counts as learning: nothing is assumed)."""
+    from seer.eval.runner import METHODS
 
-    def claim(method: str, out: Path, path: Path) -> None:
-        if runs.setdefault(method, out) != out:
-            raise CompareError(f"{path}: method {method!r} is also in {runs[method]} (label the runs: "
-                               "DIR@LABEL)")
-        by_method.setdefault(method, [])
+    return not methods or any(m.partition("@")[0] not in METHODS or METHODS[m.partition("@")[0]].learn
+                              for m in methods)
 
+
+@dataclass(frozen=True)
+class _Run:
+    out: Path
+    path: Path  # its log
+    header: RunHeader
+    lines: list[Any]  # relabelled
+    methods: list[str]  # relabelled
+
+
+def _read(outs: Sequence[Path], labels: Sequence[str | None]) -> list[_Run]:
+    read = []
     for i, out in enumerate(outs):
         log = RunLog(Path(out) / "runlog.jsonl")
         if not log.exists():
@@ -131,26 +137,58 @@ def load(outs: Sequence[Path], labels: Sequence[str | None] = ()) -> Comparison:
         header = next((x for x in lines if isinstance(x, RunHeader)), None)
         if header is None:
             raise CompareError(f"{log.path}: no run header line")
-        if config is None:
-            config, first = header.config, log.path
+        methods = [_labelled(m, label) for m in header.config.get("methods") or []]
+        read.append(_Run(Path(out), log.path, header, lines, methods))
+    return read
+
+
+def load(outs: Sequence[Path], labels: Sequence[str | None] = ()) -> Comparison:
+    """Read the run logs in ``outs`` and keep the questions every method finished. ``labels[i]``, when
+    given, renames run i's methods ``method@label`` (e.g. seer from an empty pool beside seer from seeds).
+    Beside held-out runs, an online run of methods that learn nothing (react, static) stands in for their
+    test split: its answers to the test questions are kept, as test answers."""
+    if not outs:
+        raise CompareError("no run directories given")
+    read = _read(outs, labels)
+    heldout = any(r.header.config.get("protocol") == "heldout" for r in read)
+    # the reference settings: the first run that learns (or the first run); stand-ins differ in protocol
+    reference = next((r for r in read if _learns(r.methods)), read[0])
+    config, first = reference.header.config, reference.path
+    runs: dict[str, Path] = {}
+    by_method: dict[str, list[TaskLog]] = {}
+    batches: list[BatchLog] = []
+    rebuilds: list[RebuildLog] = []
+    stand_ins: list[str] = []
+
+    def claim(method: str, out: Path, path: Path) -> None:
+        if runs.setdefault(method, out) != out:
+            raise CompareError(f"{path}: method {method!r} is also in {runs[method]} (label the runs: "
+                               "DIR@LABEL)")
+        by_method.setdefault(method, [])
+
+    for run in read:
+        stand_in = heldout and run.header.config.get("protocol") == "online" and not _learns(run.methods)
         for key in STREAM_KEYS:
-            mine, theirs = header.config.get(key), config.get(key)
-            if mine != theirs:
-                raise CompareError(f"{log.path}: setting {key}={mine!r} differs from {first}: "
-                                   f"{key}={theirs!r}; the runs did not see the same stream")
-        for method in header.config.get("methods") or []:  # a run with no finished task yet still counts
-            claim(_labelled(method, label), Path(out), log.path)
-        for t in evaluated([x for x in lines if isinstance(x, TaskLog)]):
-            claim(t.method, Path(out), log.path)
-            by_method[t.method].append(t)
-        batches += [x for x in lines if isinstance(x, BatchLog)]
-        rebuilds += [x for x in lines if isinstance(x, RebuildLog)]
+            mine, theirs = run.header.config.get(key), config.get(key)
+            if mine != theirs and not (stand_in and key in PROTOCOL_KEYS):
+                hint = (" (only an online run of methods that learn nothing may stand in for a held-out "
+                        "test split)") if key in PROTOCOL_KEYS else ""
+                raise CompareError(f"{run.path}: setting {key}={mine!r} differs from {first}: "
+                                   f"{key}={theirs!r}; the runs did not see the same stream{hint}")
+        for method in run.methods:  # a run with no finished task yet still counts
+            claim(method, run.out, run.path)
+        stand_ins += run.methods if stand_in else []
+        for t in evaluated([x for x in run.lines if isinstance(x, TaskLog)]):
+            claim(t.method, run.out, run.path)
+            by_method[t.method].append(t.model_copy(update={"phase": "test", "batch": 0}) if stand_in else t)
+        batches += [x for x in run.lines if isinstance(x, BatchLog)]
+        rebuilds += [x for x in run.lines if isinstance(x, RebuildLog)]
     if not by_method:
         raise CompareError("the run headers name no methods")
     common = set.intersection(*({t.qid for t in tasks} for tasks in by_method.values()))
     kept = [t for tasks in by_method.values() for t in tasks if t.qid in common]
     beyond = {m: sum(t.qid not in common for t in tasks) for m, tasks in by_method.items()}
-    return Comparison(kept, batches, dict(config or {}), runs, beyond, rebuilds)
+    return Comparison(kept, batches, dict(config), runs, beyond, rebuilds, stand_ins)
 
 
 def paired(tasks: Sequence[TaskLog], reference: str) -> list[Paired]:
@@ -279,6 +317,10 @@ def write_report(cmp: Comparison, out_dir: Path, reference: str = "seer") -> Pat
         parts += ["Copied with `run fork` from a memory-free run (the pool was still empty, so the episode "
                   "is the same token for token; its costs are the source's): "
                   + ", ".join(f"{m} {n}" for m, n in copied.items() if n), ""]
+    if cmp.stand_ins:
+        parts += ["Held-out test split: " + ", ".join(cmp.stand_ins) + " learn nothing, so their answers "
+                  "come from online runs of the same questions (a question's answer does not depend on what "
+                  "came before it, up to llama.cpp's numerics).", ""]
     if any(cmp.beyond_common.values()):
         parts += ["Left out (finished by some methods only): "
                   + ", ".join(f"{m} {n}" for m, n in cmp.beyond_common.items()), ""]

@@ -149,3 +149,29 @@ def test_gain_over_react_counts_right_answers_beyond_reacts_per_batch(tmp_path: 
     assert (tmp_path / "r" / "gain_over_react.png").is_file()
     alone = write_report(load([seer]), tmp_path / "alone").read_text()
     assert "Gain over react" not in alone  # nothing to compare with
+
+
+def test_online_runs_of_frozen_methods_stand_in_for_a_heldout_test_split(tmp_path: Path) -> None:
+    heldout = {"protocol": "heldout", "train_frac": 0.5}
+    seer = tmp_path / "seer"
+    log = RunLog(seer / "runlog.jsonl")
+    log.append(RunHeader(run="seer", config={**STREAM, "methods": ["seer"], **heldout}))
+    log.append(task("seer", "flight", 1, True, "q0", phase="train"))
+    for qid, em in (("q1", True), ("q2", False)):  # the test split, answered from the frozen pool
+        log.append(task("seer", "flight", 0, em, qid, phase="test"))
+    react = run_dir(tmp_path, "react", [False, False, True, False])  # online: q0..q3
+    cmp = load([seer, react])
+    assert cmp.qids == ["q1", "q2"] and cmp.stand_ins == ["react"]
+    assert {t.phase for t in cmp.tasks} == {"test"}  # react's answers count as test answers
+    (row,) = paired(cmp.tasks, "seer")
+    assert (row.reference_only, row.method_only, row.both, row.neither) == (1, 1, 0, 0)
+    assert "react learn nothing, so their answers come from online runs" in write_report(
+        cmp, tmp_path / "r").read_text()
+    # a method that learns may not: its online answers depend on the pool it grew
+    query = run_dir(tmp_path, "query", [True, True, True, True])
+    with pytest.raises(CompareError, match="protocol='online' differs.*only an online run of methods"):
+        load([seer, query])
+    # nor a run on another stream
+    static = run_dir(tmp_path, "static", [True], seed=3)
+    with pytest.raises(CompareError, match="seed=3 differs"):
+        load([seer, static])
