@@ -64,19 +64,20 @@ METHODS: dict[str, Method] = {
         _m("static", "static", learn=False),  # fixed seed demonstrations (oracle chains), never updated
         _m("random", "random"),
         _m("query", "goal", ["s1"]),  # query similarity only
-        # ours: blend recall of the task's intent and question type only (else no demonstration: the model
-        # on its own until it has recorded successes of that type), kept in place (KV cache survives)
-        _m("seer", "blend", same_intent=True, layout="incremental", min_overlap=0.85),
-        _m("seer-nogate", "blend", same_intent=True, layout="incremental"),  # seer without the type gate
-        # seer, but a domain the pool has never seen gets the best demonstrations of any domain (the tool
-        # protocol) instead of none, until its own first success is recorded
+        # ours: blend recall of the task's intent and question type, kept in place (the KV cache survives).
+        # Nothing of the type stored: the model on its own while it does well on the intent; where it gets
+        # less than half right (smoothed), other question types of the intent (an unseen intent: any
+        # intent's best). Named seer-adaptive in runs before the default changed (results READMEs).
+        _m("seer", "blend", same_intent=True, layout="incremental", min_overlap=0.85, open_below=0.5),
+        # seer whose type gate never opens: the model on its own until the pool holds its question's type
+        # (the default `seer` of the runs made before the change)
+        _m("seer-gated", "blend", same_intent=True, layout="incremental", min_overlap=0.85),
+        _m("seer-nogate", "blend", same_intent=True, layout="incremental"),  # no type gate at all
+        # seer-gated, but a domain the pool has never seen gets the best demonstrations of any domain (the
+        # tool protocol) instead of none, until its own first success is recorded
         _m("seer-any", "blend", same_intent=True, layout="incremental", min_overlap=0.85,
            fallback="unseen_intent"),
-        # seer whose type gate opens where the agent is weak: an intent it gets right less than half the
-        # time (smoothed) is shown other question types of it, an unseen intent any intent's best
-        _m("seer-adaptive", "blend", same_intent=True, layout="incremental", min_overlap=0.85,
-           open_below=0.5),
-        # seer, but a question whose intent and type have nothing stored gets the best of other domains
+        # seer-gated, but a question whose intent and type have nothing stored gets other domains' best
         _m("seer-other", "blend", same_intent=True, layout="incremental", min_overlap=0.85,
            fallback="other_intents"),
         _m("seer-paper", "hybrid"),  # the paper's: goal at step 1, process afterwards, s1+s2+s3, every step

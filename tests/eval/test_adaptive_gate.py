@@ -1,6 +1,7 @@
-"""seer-adaptive: the type gate opens where the agent is weak. The agent recalls again without the
-question-type filter only when the gated recall is empty and its own record on the intent is poor; the
-runner gives it that record as of the last batch end, never counting held-out test tasks."""
+"""seer (the default; seer-adaptive in older runs): the type gate opens where the agent is weak. The
+agent recalls again without the question-type filter only when the gated recall is empty and its own
+record on the intent is poor; the runner gives it that record as of the last batch end, never counting
+held-out test tasks."""
 
 from __future__ import annotations
 
@@ -90,13 +91,13 @@ def test_the_gate_opens_only_for_a_weak_intent(outcomes: Outcomes, opens: bool) 
 def test_without_open_below_the_gate_stays_shut() -> None:
     server, final = solve({"coffee": (0, 9)}, open_below=None)
     assert all("min_overlap" in a for a in server.recall_args) and final.recalled_ids == []
-    assert METHODS["seer"].recall is not None and METHODS["seer"].recall.open_below is None
-    adaptive = METHODS["seer-adaptive"].recall
+    assert METHODS["seer-gated"].recall is not None and METHODS["seer-gated"].recall.open_below is None
+    adaptive = METHODS["seer"].recall  # the default opens the gate where the agent is weak
     assert adaptive is not None and adaptive.open_below == 0.5 and adaptive.min_overlap == 0.85
 
 
 def _task(slot: Slot, success: bool, intent: str) -> TaskLog:
-    return TaskLog(method="seer-adaptive", phase=slot.phase, batch=slot.batch, qid=slot.question.qid,
+    return TaskLog(method="seer", phase=slot.phase, batch=slot.batch, qid=slot.question.qid,
                    domain=slot.question.domain, level="easy", question=slot.question.question,
                    intent=intent, answer="x", gold="y", halted="finish", em=success,
                    verdict=VerdictLog(success=success, kind="exact_match"),
@@ -132,7 +133,7 @@ def test_the_runner_gives_the_agent_its_record_at_batch_ends(tmp_path: Path) -> 
     verdicts = {q.qid: q.domain == "coffee" and q.qid != "q1" for q in questions}
     stream = make_stream(questions, protocol="online", batches=2, seed=0)
     runner = TallyRunner(RunLog(tmp_path / "runlog.jsonl"), verdicts)
-    anyio.run(runner.run_method, METHODS["seer-adaptive"], GatedServer(), stream)
+    anyio.run(runner.run_method, METHODS["seer"], GatedServer(), stream)
     first_batch = [s.question.qid for s in stream if s.batch == 1]
     assert [(phase, batch) for phase, batch, _ in runner.seen] == [("online", 1), ("online", 2)]
     assert runner.seen[0][2] == {}  # nothing judged before the first batch
@@ -143,7 +144,7 @@ def test_heldout_test_tasks_never_count(tmp_path: Path) -> None:
     questions = _questions()
     stream = make_stream(questions, protocol="heldout", batches=2, seed=0)
     runner = TallyRunner(RunLog(tmp_path / "runlog.jsonl"), {q.qid: True for q in questions})
-    anyio.run(runner.run_method, METHODS["seer-adaptive"], GatedServer(), stream)
+    anyio.run(runner.run_method, METHODS["seer"], GatedServer(), stream)
     train = [t for t in runner.log.tasks() if t.phase == "train"]
     records = [outcomes for phase, _, outcomes in runner.seen if phase == "test"]
     assert records and all(r == outcomes_by_intent(train) for r in records)  # frozen with the pool
