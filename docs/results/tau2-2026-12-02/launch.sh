@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# τ²-bench airline (test split, 20 tasks), react vs query vs seer-nogate (seer without its ToolQA question-type
-# gate, which never matches across τ² conversations), online. The embedded Qwen2.5-Coder-1.5B is
+# τ²-bench airline (test split, 20 tasks), react vs query vs seer (today's default: its ToolQA question-type
+# gate never matches across τ² conversations, and opens on an intent the agent gets right less than half the
+# time), online. The embedded Qwen2.5-Coder-1.5B is
 # served by a real llama_cpp.server on 127.0.0.1 (started and stopped by the harness for each invocation) and
 # plays both the agent and the simulated customer. One run folder per method, on core 0 at the lowest
 # priority. Re-running this script resumes where it stopped (finished tasks are skipped).
@@ -25,10 +26,10 @@ run() {  # METHOD [--until-batch N]: start or resume one method's run
 # success (`run fork`: identical episodes while the pool is empty, refused if the method's own first batch
 # differs from react's, e.g. if the simulated customer were not deterministic), and runs the rest for real
 run react
-for m in query seer-nogate; do
+for m in query seer; do
   run $m --until-batch 1
   { .venv/bin/seer-mcp run fork $HERE/runs/react --method $m --out $HERE/runs/$m \
       || echo "fork refused: $m runs every batch itself"; } 2>&1 | tee -a "$HERE/runs/$m.log"
   run $m
 done
-.venv/bin/seer-mcp run compare $HERE/runs/react $HERE/runs/query $HERE/runs/seer-nogate --out $HERE/compare
+.venv/bin/seer-mcp run compare $HERE/runs/react $HERE/runs/query $HERE/runs/seer --out $HERE/compare
