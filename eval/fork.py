@@ -21,6 +21,7 @@ from pathlib import Path
 
 from seer.eval.compare import STREAM_KEYS
 from seer.eval.runlog import AnyLine, BatchLog, RecordLog, RunHeader, RunLog, TaskLog
+from seer.eval.runner import definitions
 
 SAME_STREAM = (*STREAM_KEYS, "bench", "options")
 
@@ -102,7 +103,8 @@ def fork(src: Path, dst: Path, method: str, *, unverified: bool = False) -> Fork
                         "pass --unverified")
     if not dst_log.exists():
         dst_log.append(RunHeader(run=dst.name, config=cfg | {"run": dst.name, "methods": [method]},
-                                 seer_version=src_header.seer_version))
+                                 seer_version=src_header.seer_version,
+                                 definitions=definitions([method], int(cfg.get("k") or 4))))
     copied = 0
     for batch, tasks in plan:
         for t in tasks:

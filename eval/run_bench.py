@@ -30,6 +30,8 @@ from seer.eval.runner import (
     Method,
     Runner,
     RunSettings,
+    check_resume,
+    definitions,
     get_method,
     make_stream,
     pool_file,
@@ -89,7 +91,8 @@ async def execute(config: BenchConfig, out: Path, *, model: Any = None, bench: B
     log = RunLog(out / "runlog.jsonl")
     if not log.exists():
         log.append(RunHeader(run=config.run, config=config.model_dump(exclude={"until_batch"}),
-                             seer_version=version("seer-mcp")))
+                             seer_version=version("seer-mcp"),
+                             definitions=definitions(config.methods, config.k)))
     bench = bench or make_benchmark(config)
     if config.options.get("user_model", "") == "local" and model is None:
         return await _with_local_server(config, out, bench, on_task)
@@ -172,6 +175,10 @@ def run_bench(name: Literal["bfcl", "tau2"], out: Path | None, resume: bool, val
         if header is None:
             raise click.UsageError(f"nothing to resume in {out}")
         config = BenchConfig.model_validate(header.config | {"until_batch": None})
+        try:
+            check_resume(header, config.methods, config.k, log.path)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from exc
         click.echo(f"resuming {config.run}: {len(log.tasks())} tasks already done (options from the log)",
                    err=True)
     else:

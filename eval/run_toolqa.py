@@ -27,6 +27,8 @@ from seer.eval.runner import (
     Method,
     Runner,
     RunSettings,
+    check_resume,
+    definitions,
     get_method,
     make_stream,
     pool_file,
@@ -198,7 +200,8 @@ async def execute(config: RunConfig, out: Path, *, model: Any = None, show_progr
 
     log = RunLog(out / "runlog.jsonl")
     if not log.exists():
-        log.append(RunHeader(run=config.run, config=config.model_dump(), seer_version=version("seer-mcp")))
+        log.append(RunHeader(run=config.run, config=config.model_dump(), seer_version=version("seer-mcp"),
+                             definitions=definitions(config.methods, config.k)))
     corpus, qdir = resolve_data(config)
     questions = []
     for domain in config.domains:
@@ -429,6 +432,10 @@ def toolqa(
         if header is None:
             raise click.UsageError(f"nothing to resume in {out}")
         config = RunConfig.model_validate(header.config)
+        try:
+            check_resume(header, config.methods, config.k, log.path)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from exc
         click.echo(
             f"resuming {config.run}: {len(log.tasks())} tasks already done (options from the log)", err=True
         )

@@ -28,6 +28,9 @@ class RunHeader(_Line):
     run: str
     config: dict[str, Any]
     seer_version: str = ""
+    # what each method did when the run started (its recall settings, whether it learns): a resume checks
+    # that the names still mean that. Empty in logs written before 2026-12-03.
+    definitions: dict[str, Any] = {}
 
 
 class RecalledRef(BaseModel):

@@ -13,7 +13,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from itertools import groupby
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -28,6 +28,7 @@ from seer.eval.runlog import (
     RebuildLog,
     RecalledRef,
     RecordLog,
+    RunHeader,
     RunLog,
     StepLog,
     TaskLog,
@@ -100,6 +101,42 @@ def get_method(spec: str, k: int = 4) -> Method:
     k = int(k_text) if k_text else k
     recall = replace(base.recall, k=k) if base.recall is not None else None
     return Method(spec, recall, base.learn)
+
+
+RENAMED = {"seer": ("2026-12-03", "seer-gated")}
+"""Names whose meaning changed: since when, and the name the earlier method has now."""
+
+
+def definitions(specs: Sequence[str], k: int = 4) -> dict[str, Any]:
+    """What each method does, for a run log's header (JSON: recall settings and whether it learns)."""
+    out: dict[str, Any] = {}
+    for spec in specs:
+        method = get_method(spec, k)
+        recall = None if method.recall is None else asdict(method.recall)
+        out[spec] = {"learn": method.learn, "recall": recall}
+    return out
+
+
+def definition_problems(stored: dict[str, Any], specs: Sequence[str], k: int = 4) -> list[str]:
+    """Why resuming a run of ``specs`` with today's methods would change what it measures (empty: it would
+    not). ``stored``: the header's definitions; a log written before they were stored is checked against
+    the names whose meaning changed."""
+    now = definitions(specs, k)
+    if not stored:
+        return [f"{spec!r} has meant something else since {RENAMED[name][0]} (the earlier method is now "
+                f"{RENAMED[name][1]!r}), and this log does not say which one it ran"
+                for spec in specs if (name := spec.partition("@")[0]) in RENAMED]
+    return [f"{spec!r} was {stored.get(spec)} when the run started and is {now[spec]} now"
+            for spec in specs if stored.get(spec) != now[spec]]
+
+
+def check_resume(header: RunHeader, specs: Sequence[str], k: int, path: Path) -> None:
+    """Raise ValueError when resuming the run in ``path`` would change what one of its methods does."""
+    problems = definition_problems(header.definitions, specs, k)
+    if problems:
+        raise ValueError(f"{path}: resuming would change what the run measures: {'; '.join(problems)}. "
+                         f"Resume it with the seer it started with (version "
+                         f"{header.seer_version or 'unknown'}), or start a new run")
 
 
 class StreamTask(Protocol):

@@ -304,3 +304,35 @@ def test_cli_run_and_resume(real_corpus: Path, official_questions: Path, tmp_pat
     assert resumed.exit_code == 0, resumed.output
     assert len(RunLog(out / "runlog.jsonl").tasks()) == 4
     assert "| all | seer | 2 |" in (out / "report.md").read_text()
+
+
+def test_resume_refuses_a_method_whose_name_now_means_something_else(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from seer.eval.runlog import RunHeader, RunLog
+    from seer.eval.runner import check_resume, definition_problems, definitions
+    from seer.seer_mcp.cli import main
+
+    now = definitions(["react", "seer@2"], 4)
+    assert now["seer@2"]["recall"]["k"] == 2 and now["react"] == {"learn": False, "recall": None}
+    assert definition_problems(now, ["react", "seer@2"], 4) == []
+    before = {**now, "seer@2": {**now["seer@2"], "recall": {**now["seer@2"]["recall"], "open_below": None}}}
+    (problem,) = definition_problems(before, ["react", "seer@2"], 4)
+    assert problem.startswith("'seer@2' was") and "'open_below': None" in problem
+    # a log from before definitions were stored: only a renamed method is refused
+    assert definition_problems({}, ["react", "query"], 4) == []
+    (problem,) = definition_problems({}, ["seer"], 4)
+    assert "since 2026-12-03" in problem and "'seer-gated'" in problem
+    header = RunHeader(run="r", config={}, seer_version="0.1.0")
+    with pytest.raises(ValueError, match=r"runlog.jsonl: resuming would change .* \(version 0.1.0\)"):
+        check_resume(header, ["seer"], 4, tmp_path / "runlog.jsonl")
+
+    for bench in ("toolqa", "bfcl"):  # both harnesses check before loading anything
+        out = tmp_path / bench
+        config = {"run": bench, "methods": ["seer"], "k": 4}
+        config |= {"bench": "bfcl"} if bench == "bfcl" else {}
+        RunLog(out / "runlog.jsonl").append(RunHeader(run=bench, config=config, definitions=before | {
+            "seer": before["seer@2"] | {"recall": {**before["seer@2"]["recall"], "k": 4}}}))
+        result = CliRunner().invoke(main, ["run", bench, "--resume", "--out", str(out)])
+        assert result.exit_code != 0 and "resuming would change what the run measures" in result.output, (
+            result.output)
