@@ -113,8 +113,8 @@ def _learns(methods: Sequence[str]) -> bool:
     """Whether any of a run's methods learns (an unknown name counts as learning: nothing is assumed)."""
     from seer.eval.runner import METHODS
 
-    return not methods or any(m.partition("@")[0] not in METHODS or METHODS[m.partition("@")[0]].learn
-                              for m in methods)
+    known = [METHODS.get(m.partition("@")[0]) for m in methods]  # "@" starts a k or a run's label
+    return not known or any(m is None or m.learn for m in known)
 
 
 @dataclass(frozen=True)
