@@ -145,6 +145,9 @@ def test_bench_recall_command_small(tmp_path: Path) -> None:
     result = json.loads(out.stdout)
     (row,) = result["sizes"]
     assert row["n"] == 150 and row["recall_at_k"] == 1.0 and not row["ann"]  # exact below the threshold
+    flat = ("p50_ms", "p99_ms", "reference_p50_ms", "insert_per_s", "bytes_per_experience", "mcp_http_p50_ms")
+    for key in flat:
+        assert row[key] is not None and row[key] > 0, key  # the flat summary a script reads
     assert row["reference"]["p50"] > 0 and row["numpy"]["p50"] > 0
     assert row["record_cold"]["stored"] + row["record_warm"]["stored"] > 0
     assert row["mcp"]["queries"] == 3 and row["mcp"]["records"] >= 1

@@ -1,4 +1,4 @@
-"""`pool` and `bench` click commands."""
+"""`pool` click commands."""
 
 from __future__ import annotations
 
@@ -26,26 +26,6 @@ def test_pool_commands(tmp_path: Path, shared_dir: Path) -> None:
     assert json.loads(runner.invoke(pool_group, ["prune", "seeds"]).output)["count"] == 8
     missing = runner.invoke(pool_group, ["show", "seeds", "nope"])
     assert missing.exit_code != 0 and "no experience" in missing.output
-
-
-def test_bench_recall_json_small(tmp_path: Path) -> None:
-    from seer.eval.bench.cli import bench
-
-    out = CliRunner().invoke(
-        bench, ["recall", "--sizes", "300", "--repeats", "5", "--json", "--workdir", str(tmp_path)]
-    )
-    assert out.exit_code == 0, out.output
-    row = json.loads(out.output)["sizes"][0]
-    for key in (
-        "n",
-        "p50_ms",
-        "p99_ms",
-        "reference_p50_ms",
-        "insert_per_s",
-        "bytes_per_experience",
-        "mcp_http_p50_ms",
-    ):
-        assert key in row
 
 
 def test_review_commands_show_stored_text_as_data() -> None:
