@@ -111,7 +111,7 @@ def _relabel(lines: list[Any], label: str | None) -> list[Any]:
 
 def _learns(methods: Sequence[str]) -> bool:
     """Whether any of a run's methods learns (an unknown name counts as learning: nothing is assumed)."""
-    from seer.eval.runner import METHODS
+    from seer.eval.methods import METHODS
 
     known = [METHODS.get(m.partition("@")[0]) for m in methods]  # "@" starts a k or a run's label
     return not known or any(m is None or m.learn for m in known)

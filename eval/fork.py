@@ -20,8 +20,8 @@ from itertools import groupby
 from pathlib import Path
 
 from seer.eval.compare import STREAM_KEYS
+from seer.eval.methods import definitions
 from seer.eval.runlog import AnyLine, BatchLog, RecordLog, RunHeader, RunLog, TaskLog
-from seer.eval.runner import definitions
 
 SAME_STREAM = (*STREAM_KEYS, "bench", "options")
 

@@ -23,20 +23,10 @@ from seer.eval.agent import AgentConfig
 from seer.eval.benchmarks import load_benchmark
 from seer.eval.benchmarks.base import Benchmark, BenchmarkMissingError, RoutedClient, routed
 from seer.eval.judges import exact_match
+from seer.eval.methods import METHODS, Method, check_resume, definitions, get_method
 from seer.eval.run_toolqa import http_connector, load_model, server_env, stdio_connector, summarise
 from seer.eval.runlog import RunHeader, RunLog, TaskLog
-from seer.eval.runner import (
-    METHODS,
-    Method,
-    Runner,
-    RunSettings,
-    check_resume,
-    definitions,
-    get_method,
-    make_stream,
-    pool_file,
-    run_methods,
-)
+from seer.eval.runner import Runner, RunSettings, make_stream, pool_file, run_methods
 
 
 class BenchConfig(BaseModel):

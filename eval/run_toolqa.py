@@ -21,19 +21,9 @@ from pydantic import BaseModel
 
 from seer.eval.agent import AgentConfig, McpClient
 from seer.eval.judges import JUDGES, make_judge
+from seer.eval.methods import METHODS, Method, check_resume, definitions, get_method
 from seer.eval.runlog import BatchLog, RunHeader, RunLog, TaskLog
-from seer.eval.runner import (
-    METHODS,
-    Method,
-    Runner,
-    RunSettings,
-    check_resume,
-    definitions,
-    get_method,
-    make_stream,
-    pool_file,
-    run_methods,
-)
+from seer.eval.runner import Runner, RunSettings, make_stream, pool_file, run_methods
 
 
 class RunConfig(BaseModel):

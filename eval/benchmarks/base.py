@@ -1,8 +1,8 @@
 """The benchmark plug-in interface: data (tasks) + tools (an MCP server) + checker (an episode's verdict).
 
-The runner, methods, protocols, run logs, resume and reports are ToolQA's (``seer.eval.runner``); a
-plug-in only says which tasks there are, how its tool server starts, and how one episode runs on the
-shared agent loop and is scored by the benchmark's own checker. The agent reaches the benchmark's
+The runner, methods, protocols, run logs, resume and reports are ToolQA's (``seer.eval.runner``,
+``seer.eval.methods``); a plug-in only says which tasks there are, how its tool server starts, and how
+one episode runs on the shared agent loop and is scored by the benchmark's own checker. The agent reaches the benchmark's
 tools and seer's recall/record through one :class:`RoutedClient` over the two MCP servers.
 """
 

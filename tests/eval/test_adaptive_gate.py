@@ -16,9 +16,10 @@ import pytest
 
 from seer.eval.agent import Agent, AgentConfig, FinalStep, RecallConfig
 from seer.eval.judges import exact_match
+from seer.eval.methods import METHODS
 from seer.eval.models.scripted import ScriptedModel
 from seer.eval.runlog import RecordLog, RunLog, StepLog, TaskLog, VerdictLog
-from seer.eval.runner import METHODS, Runner, RunSettings, Slot, make_stream, outcomes_by_intent
+from seer.eval.runner import Runner, RunSettings, Slot, make_stream, outcomes_by_intent
 from seer.eval.toolqa.questions import Question
 
 TOOLS = ["LoadDB", "Finish"]

@@ -85,7 +85,7 @@ def test_the_recall_fallback_reaches_the_server_only_when_set() -> None:
     assert all("fallback" not in a for a in plain.recall_args)  # the server's default: nothing
     _, other, _ = run("incremental", RECALLS, fallback="other_intents", min_overlap=0.85)
     assert all(a["fallback"] == "other_intents" and a["min_overlap"] == 0.85 for a in other.recall_args)
-    from seer.eval.runner import METHODS
+    from seer.eval.methods import METHODS
 
     seer_other = METHODS["seer-other"].recall
     assert seer_other is not None and seer_other.fallback == "other_intents" and seer_other.same_intent

@@ -13,11 +13,12 @@ import pytest
 
 from seer.eval.agent import AgentConfig
 from seer.eval.judges import exact_match
+from seer.eval.methods import METHODS, get_method
 from seer.eval.models.scripted import ScriptedModel
 from seer.eval.report import own_recall_share, pool_growth
 from seer.eval.run_toolqa import stdio_connector
 from seer.eval.runlog import BatchLog, RebuildLog, RunLog, TaskLog
-from seer.eval.runner import METHODS, Runner, RunSettings, get_method, make_stream, run_methods
+from seer.eval.runner import Runner, RunSettings, make_stream, run_methods
 from seer.eval.toolqa.questions import Question
 from tests.eval.test_agent import solver
 
@@ -309,8 +310,8 @@ def test_cli_run_and_resume(real_corpus: Path, official_questions: Path, tmp_pat
 def test_resume_refuses_a_method_whose_name_now_means_something_else(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
+    from seer.eval.methods import check_resume, definition_problems, definitions
     from seer.eval.runlog import RunHeader, RunLog
-    from seer.eval.runner import check_resume, definition_problems, definitions
     from seer.seer_mcp.cli import main
 
     now = definitions(["react", "seer@2"], 4)
