@@ -8,6 +8,14 @@
 # batches it must repeat token for token (its pool is empty up to and including the first batch with a success;
 # `fork` refuses if the method's own earlier tasks differ from react's), and --resume runs the rest for real.
 # Re-running this script resumes where it stopped (finished tasks are skipped; --resume reads the run logs).
+# Steps (default: all four in order): launch.sh [react] [first] [rest] [compare], CORE (default 0), NICE
+# (default 19), METHODS (the memory methods, default "query seer"):
+#   react    react to the end
+#   first    each memory method's own first batch (what `fork` checks its premise on); needs nothing of react's
+#   rest     fork react's batches up to its first success, then run the rest for real: needs react's batch with
+#            its first success finished (batch 3 here), not all of react, so it can run beside `react`
+#   compare  the paired comparison, once every run is complete
+# e.g. two cores: CORE=0 launch.sh react & CORE=1 launch.sh first rest; wait; launch.sh compare
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 HERE=docs/results/bfcl-2026-12-02
@@ -23,11 +31,18 @@ run() {  # METHOD [--until-batch N]
   taskset -c "${CORE:-0}" nice -n "${NICE:-19}" .venv/bin/seer-mcp run bfcl "${args[@]}" "${@:2}" --out "$out" \
     >> "$HERE/runs/$1.log" 2>&1
 }
-run react
-for m in query seer; do
-  [ -s "$HERE/runs/$m/runlog.jsonl" ] || run $m --until-batch 1  # its own first batch: fork checks the premise
-  { .venv/bin/seer-mcp run fork $HERE/runs/react --method $m --out $HERE/runs/$m \
-      || echo "fork refused: $m runs every batch itself"; } 2>&1 | tee -a "$HERE/runs/$m.log"
-  run $m
+STEPS=("${@:-react first rest compare}")
+for step in ${STEPS[*]}; do
+  case $step in
+    react) run react ;;
+    first) for m in ${METHODS:-query seer}; do [ -s "$HERE/runs/$m/runlog.jsonl" ] || run "$m" --until-batch 1; done ;;
+    rest)
+      for m in ${METHODS:-query seer}; do
+        { .venv/bin/seer-mcp run fork $HERE/runs/react --method "$m" --out $HERE/runs/"$m" \
+            || echo "fork refused: $m runs every batch itself"; } 2>&1 | tee -a "$HERE/runs/$m.log"
+        run "$m"
+      done ;;
+    compare) .venv/bin/seer-mcp run compare $HERE/runs/react $HERE/runs/query $HERE/runs/seer --out $HERE/compare ;;
+    *) echo "unknown step $step (react, first, rest, compare)" >&2; exit 2 ;;
+  esac
 done
-.venv/bin/seer-mcp run compare $HERE/runs/react $HERE/runs/query $HERE/runs/seer --out $HERE/compare
