@@ -10,11 +10,7 @@
 # Re-running this script resumes where it stopped (finished tasks are skipped; --resume reads the run logs).
 # Steps (default: all four in order): launch.sh [react] [first] [rest] [compare], CORE (default 0), NICE
 # (default 19), METHODS (the memory methods, default "query seer"):
-#   react    react to the end
-#   first    each memory method's own first batch (what `fork` checks its premise on); needs nothing of react's
-#   rest     fork react's batches up to its first success, then run the rest for real: needs react's batch with
-#            its first success finished (batch 3 here), not all of react, so it can run beside `react`
-#   compare  the paired comparison, once every run is complete
+#   (react, first, rest, compare: see docs/results/bench_steps.sh)
 # e.g. two cores: CORE=0 launch.sh react & CORE=1 launch.sh first rest; wait; launch.sh compare
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
@@ -31,18 +27,5 @@ run() {  # METHOD [--until-batch N]
   taskset -c "${CORE:-0}" nice -n "${NICE:-19}" .venv/bin/seer-mcp run bfcl "${args[@]}" "${@:2}" --out "$out" \
     >> "$HERE/runs/$1.log" 2>&1
 }
-STEPS=("${@:-react first rest compare}")
-for step in ${STEPS[*]}; do
-  case $step in
-    react) run react ;;
-    first) for m in ${METHODS:-query seer}; do [ -s "$HERE/runs/$m/runlog.jsonl" ] || run "$m" --until-batch 1; done ;;
-    rest)
-      for m in ${METHODS:-query seer}; do
-        { .venv/bin/seer-mcp run fork $HERE/runs/react --method "$m" --out $HERE/runs/"$m" \
-            || echo "fork refused: $m runs every batch itself"; } 2>&1 | tee -a "$HERE/runs/$m.log"
-        run "$m"
-      done ;;
-    compare) .venv/bin/seer-mcp run compare $HERE/runs/react $HERE/runs/query $HERE/runs/seer --out $HERE/compare ;;
-    *) echo "unknown step $step (react, first, rest, compare)" >&2; exit 2 ;;
-  esac
-done
+source docs/results/bench_steps.sh
+bench_steps "$@"

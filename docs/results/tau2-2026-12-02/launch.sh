@@ -7,12 +7,7 @@
 # priority. Re-running this script resumes where it stopped (finished tasks are skipped).
 # Steps (default: all four in order): launch.sh [react] [first] [rest] [compare], CORE (default 0), NICE
 # (default 19), METHODS (the memory methods, default "query seer"):
-#   react    react to the end
-#   first    each memory method's own first batch (what `fork` checks its premise on); needs nothing of react's
-#   rest     fork react's batches up to its first success, then run the rest for real: start it once react has
-#            finished the batch of its first success, or all of its batches if it has none (before that, the
-#            memory methods would run for real batches that `fork` could have copied: right, only slower)
-#   compare  the paired comparison, once every run is complete
+#   (react, first, rest, compare: see docs/results/bench_steps.sh)
 # e.g. two cores: CORE=0 launch.sh react & CORE=1 launch.sh first; wait; then CORE=0 METHODS=query launch.sh
 # rest & CORE=1 METHODS=seer launch.sh rest; wait; launch.sh compare
 set -euo pipefail
@@ -35,18 +30,5 @@ run() {  # METHOD [--until-batch N]: start or resume one method's run
 # react first; each memory method runs its first batch itself, then starts from react's batches up to the first
 # success (`run fork`: identical episodes while the pool is empty, refused if the method's own first batch
 # differs from react's, e.g. if the simulated customer were not deterministic), and runs the rest for real
-STEPS=("${@:-react first rest compare}")
-for step in ${STEPS[*]}; do
-  case $step in
-    react) run react ;;
-    first) for m in ${METHODS:-query seer}; do [ -s "$HERE/runs/$m/runlog.jsonl" ] || run "$m" --until-batch 1; done ;;
-    rest)
-      for m in ${METHODS:-query seer}; do
-        { .venv/bin/seer-mcp run fork $HERE/runs/react --method "$m" --out $HERE/runs/"$m" \
-            || echo "fork refused: $m runs every batch itself"; } 2>&1 | tee -a "$HERE/runs/$m.log"
-        run "$m"
-      done ;;
-    compare) .venv/bin/seer-mcp run compare $HERE/runs/react $HERE/runs/query $HERE/runs/seer --out $HERE/compare ;;
-    *) echo "unknown step $step (react, first, rest, compare)" >&2; exit 2 ;;
-  esac
-done
+source docs/results/bench_steps.sh
+bench_steps "$@"
