@@ -2,7 +2,8 @@
 # [ARGS]): `bench_steps STEP...` runs the steps in order (default: react first rest compare). METHODS: the
 # memory methods (default "query seer").
 #   react    react to the end
-#   first    each memory method's own first batch (what `fork` checks its premise on); needs nothing of react's
+#   first    each memory method's own first batch (what `fork` checks its premise on), unless its run has
+#            started; needs nothing of react's
 #   rest     fork react's batches up to its first success into each memory method's run, then run the rest
 #   compare  the paired comparison, once every run is complete
 bench_steps() {
@@ -10,7 +11,10 @@ bench_steps() {
   for step in ${*:-react first rest compare}; do
     case $step in
       react) run react ;;
-      first) for m in ${METHODS:-query seer}; do [ -s "$HERE/runs/$m/runlog.jsonl" ] || run "$m" --until-batch 1; done ;;
+      first)
+        for m in ${METHODS:-query seer}; do
+          [ -s "$HERE/runs/$m/runlog.jsonl" ] || run "$m" --until-batch 1
+        done ;;
       rest)
         for m in ${METHODS:-query seer}; do
           { .venv/bin/seer-mcp run fork "$HERE/runs/react" --method "$m" --out "$HERE/runs/$m" \

@@ -2,8 +2,9 @@
 
 The runner, methods, protocols, run logs, resume and reports are ToolQA's (``seer.eval.runner``,
 ``seer.eval.methods``); a plug-in only says which tasks there are, how its tool server starts, and how
-one episode runs on the shared agent loop and is scored by the benchmark's own checker. The agent reaches the benchmark's
-tools and seer's recall/record through one :class:`RoutedClient` over the two MCP servers.
+one episode runs on the shared agent loop and is scored by the benchmark's own checker. The agent
+reaches the benchmark's tools and seer's recall/record through one :class:`RoutedClient` over the two
+MCP servers.
 """
 
 from __future__ import annotations
