@@ -209,6 +209,13 @@ class Agent:
                                             kit=self.config.kit, preamble=self.config.preamble)
         return self
 
+    async def on_tools(self, client: McpClient) -> Agent:
+        """This agent on another tool view (a benchmark episode's own tools), with the same model, config
+        and record of earlier outcomes (which ``open_below`` reads)."""
+        other = Agent(client, self.model, self.config)
+        other.outcomes = self.outcomes
+        return await other.setup()
+
     async def run(self, question: str, *, task_id: str, gold_intent: str | None = None,
                   exclude_task_id: str | None = None,
                   session: str | None = None) -> AsyncIterator[AgentEvent]:

@@ -8,6 +8,10 @@ run. :func:`fork` copies those batches from the source run into the new method's
 marked ``copied_from``, the first successes left *buffered* so that ``--resume`` records them at the
 batch end — and ``--resume`` then runs the rest for real.
 
+Copied tasks carry the memory method's intent, which a benchmark run takes from the task (its domain:
+BFCL's API classes, τ²'s domain) where react, which needs none, logs none: their records and the agent's
+per-intent record (``open_below``) depend on it.
+
 The premise is checked, not assumed: tasks that the new method already ran itself (at least one, e.g. its
 first batch, unless ``unverified``) must equal the source's (answer, verdict, every call, prompt and
 completion tokens), or the fork is refused.
@@ -97,6 +101,10 @@ def fork(src: Path, dst: Path, method: str, *, unverified: bool = False) -> Fork
                     raise ForkError(f"{dst}: task {t.qid} (batch {batch}) differs from {src}'s: the episodes "
                                     "are not identical on this machine and model, so nothing can be copied")
                 checked += 1
+    mislabelled = [t.qid for t in own.values() if (t.intent, t.intent_source) != (t.domain, "gold")]
+    if mislabelled:  # copies are labelled like a benchmark run's memory methods: the gold intent (the domain)
+        raise ForkError(f"{dst}: task {mislabelled[0]} of {method} is not labelled with its gold intent "
+                        "(its domain), so the intents of copied tasks are unknown")
     if checked == 0 and not unverified:
         raise ForkError(f"{dst}: {method} has not run any of these tasks itself, so nothing shows that its "
                         "episodes equal the source's here; run its first batch (--until-batch 1) first, or "
@@ -114,6 +122,7 @@ def fork(src: Path, dst: Path, method: str, *, unverified: bool = False) -> Fork
                       else RecordLog(status="skipped", reason=f"judged unsuccessful ({t.verdict.kind})"))
             dst_log.append(t.model_copy(update={
                 "method": method, "record": record, "copied_from": f"{src_header.run}:{src_method}",
+                "intent": t.domain, "intent_source": "gold",  # react skips the intent; a memory method has it
                 "steps": [s.model_copy(update={"recalled": []}) for s in t.steps]}))
             copied += 1
         if batch != first_success and batch not in flushed:  # nothing to record: the pool stays empty

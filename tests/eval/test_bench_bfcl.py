@@ -124,17 +124,20 @@ def test_turn_calls_keep_only_successful_tool_steps() -> None:
     assert turn_calls(FinalStep("x", "finish", None, steps, [])) == [["cd(folder='a')"]]
 
 
-def oracle_model(ids: list[str]) -> ScriptedModel:
-    """Replays the ground truth of whichever entry and turn the prompt is about (order-independent)."""
+def oracle_model(ids: list[str], solved: set[str] | None = None) -> ScriptedModel:
+    """Replays the ground truth of whichever entry and turn the prompt is about (order-independent); with
+    ``solved``, only of those entries, finishing at once on the others."""
     from seer.eval.benchmarks.bfcl import _user_text
 
-    table = {_user_text(turn): (entry(i), k) for i in ids for k, turn in enumerate(entry(i)["question"])}
+    table = {_user_text(turn): (i, k) for i in ids for k, turn in enumerate(entry(i)["question"])}
 
     def reply(messages: list[dict[str, Any]]) -> str:
         request = messages[1]["content"].rsplit("Request: ", 1)[1].split("\nGive step")[0].strip()
-        e, k = table[request]
+        qid, k = table[request]
+        if solved is not None and qid not in solved:
+            return _finish()
         step = sum(m["role"] == "assistant" for m in messages)
-        calls = e["ground_truth"][k]
+        calls = entry(qid)["ground_truth"][k]
         return _reply(calls[step]) if step < len(calls) else _finish()
 
     return ScriptedModel(reply)
@@ -155,3 +158,26 @@ def test_concurrent_tasks_of_a_batch_give_the_sequential_results(tmp_path: Path)
         overlapped = max(starts) < min(t.at.timestamp() for t in tasks)
         assert overlapped == (concurrency > 1)
     assert outcomes[0] == outcomes[1]
+
+
+def test_seer_opens_its_gate_on_an_intent_it_keeps_failing(tmp_path: Path) -> None:
+    """The runner's per-intent record reaches the episode's own agent (its tools are the entry's): once
+    the agent has failed an intent the pool holds nothing of, seer shows another intent's best; never
+    before the pool has a success or while the intent's record is not poor."""
+    ids = [f"multi_turn_base_{i}" for i in (0, 1, 4, 5, 7)]  # 1: file system only; the rest add TwitterAPI
+    config = BenchConfig(run="t", bench="bfcl", options={"ids": ids}, methods=["seer"], limit=None,
+                         batches=len(ids), embedder="hash", model="scripted", max_steps=8)
+    log = anyio.run(partial(execute, config, tmp_path, model=oracle_model(ids, {"multi_turn_base_1"})))
+    tasks = sorted(log.tasks(), key=lambda t: t.batch)
+    assert [t.em for t in tasks].count(True) == 1 and all(t.intent == t.domain for t in tasks)
+    stored: set[str] = set()
+    record: dict[str, tuple[int, int]] = {}
+    expected, shown = [], []
+    for t in tasks:  # one task per batch: the pool and the record change after each
+        successes, judged = record.get(t.domain, (0, 0))
+        expected.append(bool(stored) and t.domain not in stored and (successes + 1) / (judged + 2) < 0.5)
+        shown.append(bool(t.steps[0].recalled))
+        record[t.domain] = (successes + t.em, judged + 1)
+        stored |= {t.domain} if t.em else set()
+    assert any(expected) and not all(expected), [t.qid for t in tasks]  # the stream tests both cases
+    assert shown == expected

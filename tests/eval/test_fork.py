@@ -12,34 +12,14 @@ from click.testing import CliRunner
 
 pytest.importorskip("bfcl_eval", reason="BFCL is an extra: pip install --no-deps bfcl-eval==2026.3.23 mpmath")
 
-from seer.eval.benchmarks.bfcl.data import entry  # noqa: E402
 from seer.eval.fork import ForkError, fork  # noqa: E402
-from seer.eval.models.scripted import ScriptedModel  # noqa: E402
 from seer.eval.run_bench import BenchConfig, execute  # noqa: E402
 from seer.eval.runlog import BatchLog, RunHeader, RunLog, TaskLog  # noqa: E402
 from seer.seer_mcp.cli import main  # noqa: E402
-from tests.eval.test_bench_bfcl import _finish, _reply  # noqa: E402
+from tests.eval.test_bench_bfcl import oracle_model  # noqa: E402
 
 IDS = ["multi_turn_base_0", "multi_turn_base_1", "multi_turn_base_2", "multi_turn_base_3"]
 SOLVED = {"multi_turn_base_1", "multi_turn_base_2"}  # the model answers only these; it gives up on the rest
-
-
-def partial_oracle() -> ScriptedModel:
-    """Replays the ground truth of the SOLVED entries and finishes at once on the others."""
-    from seer.eval.benchmarks.bfcl import _user_text
-
-    table = {_user_text(turn): (i, k) for i in IDS for k, turn in enumerate(entry(i)["question"])}
-
-    def reply(messages: list[dict[str, Any]]) -> str:
-        request = messages[1]["content"].rsplit("Request: ", 1)[1].split("\nGive step")[0].strip()
-        qid, k = table[request]
-        if qid not in SOLVED:
-            return _finish()
-        step = sum(m["role"] == "assistant" for m in messages)
-        calls = entry(qid)["ground_truth"][k]
-        return _reply(calls[step]) if step < len(calls) else _finish()
-
-    return ScriptedModel(reply)
 
 
 def config(method: str) -> BenchConfig:
@@ -48,12 +28,12 @@ def config(method: str) -> BenchConfig:
 
 
 def run(out: Path, method: str) -> RunLog:
-    return anyio.run(partial(execute, config(method), out, model=partial_oracle()))
+    return anyio.run(partial(execute, config(method), out, model=oracle_model(IDS, SOLVED)))
 
 
 def outcome(log: RunLog) -> list[tuple[Any, ...]]:
     lines = log.read()
-    tasks = [(t.batch, t.qid, t.em, t.answer, [s.tool for s in t.steps], t.record.status)
+    tasks = [(t.batch, t.qid, t.intent, t.em, t.answer, [s.tool for s in t.steps], t.record.status)
              for t in lines if isinstance(t, TaskLog)]
     batches = [(b.batch, b.flushed, len(b.stored_ids), b.pool_size) for b in lines if isinstance(b, BatchLog)]
     return sorted(tasks) + batches
@@ -95,6 +75,13 @@ def test_fork_refuses_what_is_not_the_same_episode(tmp_path: Path) -> None:
         tampered.append(line)
     with pytest.raises(ForkError, match=f"task {IDS[0]} .* differs"):
         fork(tmp_path / "react", tmp_path / "tampered", "query")
+    unlabelled = RunLog(tmp_path / "unlabelled" / "runlog.jsonl")
+    for line in lines:  # the method's own intents are not the gold ones: a copy's intent would be a guess
+        if isinstance(line, TaskLog) and line.qid == IDS[0]:
+            line = line.model_copy(update={"intent": None})
+        unlabelled.append(line)
+    with pytest.raises(ForkError, match=f"task {IDS[0]} of query is not labelled with its gold intent"):
+        fork(tmp_path / "react", tmp_path / "unlabelled", "query")
     other = RunLog(tmp_path / "other" / "runlog.jsonl")
     other.append(RunHeader(run="other", config=config("query").model_dump() | {"seed": 1}))
     with pytest.raises(ForkError, match="setting seed=1"):

@@ -101,7 +101,7 @@ class BfclBenchmark:
         entry = task.data
         session, names = await client.start(task.qid)
         try:
-            turn_agent = await Agent(client.view(names), agent.model, agent.config).setup()
+            turn_agent = await agent.on_tools(client.view(names))
             done: list[list[list[str]]] = []
             finals: list[FinalStep] = []
             intent = None

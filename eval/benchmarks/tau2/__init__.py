@@ -107,7 +107,7 @@ class Tau2Benchmark:
         reason = TerminationReason.MAX_STEPS
         session, names = await client.start(task.qid)
         try:
-            turn_agent = await Agent(client.view(names), agent.model, agent.config).setup()
+            turn_agent = await agent.on_tools(client.view(names))
             for turn in range(self.max_turns + 1):
                 if UserSimulator.is_stop(user_msg):
                     reason = TerminationReason.USER_STOP
