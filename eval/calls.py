@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
 _TRUE, _FALSE = {"true", "yes"}, {"false", "no"}
+# A quoted value followed by ``name=`` without a comma: ``path='.' name='x'``.
+_MISSING_COMMA = re.compile(r"""^\s*(['"]).*?\1\s*([A-Za-z_]\w*)\s*=""")
 
 
 def _literal(text: str) -> Any:
@@ -60,6 +63,10 @@ def _split_values(text: str, names: list[str]) -> tuple[list[Any], dict[str, Any
     named: dict[str, Any] = {}
     for part in parts:
         key, sep, value = part.partition("=")
+        missing_comma = _MISSING_COMMA.match(value if sep else part)
+        if missing_comma:
+            raise ValueError(f"cannot read the arguments: a comma is missing before {missing_comma[2]}=;"
+                             f" the tool takes ({', '.join(names)})")
         if sep and key.strip().isidentifier() and key.strip() in names:
             named[key.strip()] = _literal(value)
         else:

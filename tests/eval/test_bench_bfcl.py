@@ -62,6 +62,9 @@ def test_python_style_arguments_round_trip() -> None:
         parse_call_args("src='a'", schema)
     with pytest.raises(ValueError, match="missing"):
         parse_call_args("source='a'", schema)
+    with pytest.raises(ValueError, match="comma is missing before destination="):
+        parse_call_args("source='a.pdf' destination='temp'", schema)
+    assert parse_call_args("source=It's mine, destination='x'", schema)["source"] == "It's mine"
     call = format_call("mv", {"source": "a.pdf", "destination": "temp"})
     assert call == "mv(source='a.pdf', destination='temp')"
 
