@@ -56,7 +56,7 @@ def compare(outs: tuple[str, ...], report_dir: Path, reference: str) -> None:
         raise click.ClickException(str(exc)) from exc
     console = report.console()
     console.print(f"{len(cmp.qids)} common questions; left out: {cmp.beyond_common}")
-    console.print(report.rich_table(report.summary(cmp.tasks)))
+    console.print(report.rich_table(report.summary(cmp.tasks), str(cmp.config.get("bench", ""))))
     console.print(f"report: {path}")
 
 

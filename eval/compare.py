@@ -25,6 +25,7 @@ from seer.eval.report import (
     growth_markdown,
     learning_curve,
     markdown_table,
+    metric_text,
     own_recall_share,
     own_share_markdown,
     plot_curve,
@@ -34,8 +35,9 @@ from seer.eval.report import (
 )
 from seer.eval.runlog import BatchLog, RebuildLog, RunHeader, RunLog, TaskLog
 
-STREAM_KEYS = ("protocol", "domains", "level", "limit", "batches", "immediate", "seed", "train_frac", "model",
-               "model_name", "judge", "call_mode", "on_error", "max_steps", "corpus", "questions")
+STREAM_KEYS = ("bench", "options", "protocol", "domains", "level", "limit", "batches", "immediate", "seed",
+               "train_frac", "model", "model_name", "judge", "call_mode", "on_error", "max_steps", "corpus",
+               "questions")
 """Settings that must agree for runs to have seen the same questions under the same conditions."""
 
 PROTOCOL_KEYS = ("protocol", "train_frac")
@@ -308,7 +310,8 @@ def write_report(cmp: Comparison, out_dir: Path, reference: str = "seer") -> Pat
     for t in cmp.tasks:
         if t.method == cmp.methods[0]:
             per_domain[t.domain] = per_domain.get(t.domain, 0) + 1
-    parts = ["# ToolQA comparison", "", f"Settings: {settings}", "",
+    bench = str(cfg.get("bench", ""))
+    parts = [f"# {bench.upper() or 'ToolQA'} comparison", "", f"Settings: {settings}", "",
              "Runs: " + ", ".join(f"{m} (`{p}`)" for m, p in cmp.runs.items()), "",
              f"Common questions (finished by every method): {len(cmp.qids)} — "
              + ", ".join(f"{d} {n}" for d, n in sorted(per_domain.items())), ""]
@@ -324,11 +327,13 @@ def write_report(cmp: Comparison, out_dir: Path, reference: str = "seer") -> Pat
     if any(cmp.beyond_common.values()):
         parts += ["Left out (finished by some methods only): "
                   + ", ".join(f"{m} {n}" for m, n in cmp.beyond_common.items()), ""]
-    parts += ["## Accuracy (EM is ToolQA's exact match, the primary metric)", "",
+    parts += [f"## Accuracy ({metric_text(bench)}, the primary metric)", "",
               markdown_table(summary(cmp.tasks)), ""]
-    if cmp.tasks:
+    if cmp.tasks and not bench:  # a benchmark's checker judges states, not numbers
         parts += ["EM beside numeric equality (same numbers, different formatting):", "",
-                  lenient_table(cmp.tasks), "", "How the episodes ended:", "", outcome_table(cmp.tasks), ""]
+                  lenient_table(cmp.tasks), ""]
+    if cmp.tasks:
+        parts += ["How the episodes ended:", "", outcome_table(cmp.tasks), ""]
     costs = cost_table(cmp.tasks, server_cpu_per_question(cmp))
     if costs:
         parts += ["Cost on the questions every method has CPU times for:", "", costs, ""]

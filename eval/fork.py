@@ -27,8 +27,6 @@ from seer.eval.compare import STREAM_KEYS
 from seer.eval.methods import definitions
 from seer.eval.runlog import AnyLine, BatchLog, RecordLog, RunHeader, RunLog, TaskLog
 
-SAME_STREAM = (*STREAM_KEYS, "bench", "options")
-
 
 class ForkError(ValueError):
     """The runs cannot be forked (not the same stream, a pool that does not start empty, a mismatch)."""
@@ -77,7 +75,7 @@ def fork(src: Path, dst: Path, method: str, *, unverified: bool = False) -> Fork
     lines: list[AnyLine] = []
     if dst_log.exists():
         _, dst_header = _header(dst)
-        for key in SAME_STREAM:
+        for key in STREAM_KEYS:
             if dst_header.config.get(key) != cfg.get(key):
                 raise ForkError(f"{dst}: setting {key}={dst_header.config.get(key)!r} differs from {src}'s "
                                 f"{cfg.get(key)!r}: not the same stream")

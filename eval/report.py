@@ -99,11 +99,11 @@ def unclipped(table: Any) -> Any:
     return table
 
 
-def rich_table(rows: Sequence[Row], title: str = "ToolQA accuracy") -> object:
-    """The same table for the terminal."""
+def rich_table(rows: Sequence[Row], bench: str = "") -> object:
+    """The same table for the terminal, titled by the benchmark (empty: ToolQA)."""
     from rich.table import Table
 
-    table = Table(title=title)
+    table = Table(title=f"{bench.upper() or 'ToolQA'} accuracy")
     columns = ("domain", "method", "n", "EM %", "judged %", "steps", "s/task", "CPU s/task",
                "prompt tok/task", "computed prompt tok/task", "tokens/task")
     for name in columns:
@@ -282,6 +282,11 @@ def own_share_markdown(share: dict[str, list[tuple[int, int, int]]]) -> list[str
     return ["## Own experiences among the recalled demonstrations (the rest are seeds)", "", *table]
 
 
+def metric_text(bench: str) -> str:
+    """What EM means for a run of ``bench`` (empty: ToolQA)."""
+    return f"EM is {bench}'s own checker: the task passed" if bench else "EM is ToolQA's exact match"
+
+
 def write_report(log: RunLog, out_dir: Path | None = None) -> Path:
     """``report.md`` (+ ``learning_curve.png``) beside the log; returns the markdown path."""
     lines = log.read()
@@ -299,7 +304,7 @@ def write_report(log: RunLog, out_dir: Path | None = None) -> Path:
                 "model", "judge", "call_mode", "concurrency")
         parts += ["Settings: " + ", ".join(f"{k}={cfg[k]}" for k in keys if k in cfg), ""]
     split = "held-out test split" if any(t.phase == "test" for t in tasks) else "online stream"
-    metric = f"EM is {bench}'s own checker: the task passed" if bench else "EM is ToolQA's exact match"
+    metric = metric_text(bench)
     parts += [f"## Accuracy ({split}; {metric}, the primary metric)", "",
               markdown_table(summary(tasks)), ""]
     if curve and any(len(points) > 1 for points in curve.values()):

@@ -276,7 +276,9 @@ def summarise(log: RunLog) -> None:
     console = report.console()
     lines = log.read()
     tasks = [x for x in lines if isinstance(x, TaskLog)]
-    console.print(report.rich_table(report.summary(tasks)))
+    header = next((x for x in lines if isinstance(x, RunHeader)), None)
+    bench = str(header.config.get("bench", "")) if header else ""
+    console.print(report.rich_table(report.summary(tasks), bench))
     for method, points in report.pool_growth([x for x in lines if isinstance(x, BatchLog)]).items():
         console.print(f"pool growth {method}: " + " → ".join(f"b{g.batch}:{g.text()}" for g in points))
     console.print(f"report: {report.write_report(log)}")

@@ -81,6 +81,25 @@ def test_runs_on_different_streams_are_refused(tmp_path: Path) -> None:
         load([seer, twice])
 
 
+def test_benchmark_runs_are_reported_by_their_checker_and_never_mixed(tmp_path: Path) -> None:
+    options = {"bench": "bfcl", "options": {"category": "multi_turn_base"}}
+    seer = run_dir(tmp_path, "seer", [True, False], **options)
+    react = run_dir(tmp_path, "react", [False, False], **options)
+    text = write_report(load([seer, react]), tmp_path / "cmp").read_text()
+    assert text.startswith("# BFCL comparison") and "EM is bfcl's own checker" in text
+    assert "ToolQA" not in text and "numeric equality" not in text
+    out = ["--out", str(tmp_path / "printed")]
+    printed = CliRunner().invoke(main, ["run", "compare", str(seer), str(react), *out])
+    assert printed.exit_code == 0 and "BFCL accuracy" in printed.output, printed.output
+    toolqa = run_dir(tmp_path / "toolqa", "react", [False, False])
+    with pytest.raises(CompareError, match="setting bench=None differs"):
+        load([seer, toolqa])
+    other = run_dir(tmp_path / "other", "react", [False, False], bench="bfcl",
+                    options={"category": "multi_turn_long_context"})
+    with pytest.raises(CompareError, match="setting options=.*multi_turn_long_context.* differs"):
+        load([seer, other])
+
+
 def test_labelled_runs_of_one_method_from_different_starts_sit_side_by_side(tmp_path: Path) -> None:
     seeded = run_dir(tmp_path / "s8", "seer", [True, True, False, False], seeds="library.json")
     empty = run_dir(tmp_path / "empty", "seer", [True, False, False, False], seeds="none")
