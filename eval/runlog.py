@@ -110,6 +110,7 @@ class BatchLog(_Line):
     flushed: int
     stored_ids: list[str] = Field(default_factory=list)
     merged_into: list[str] = Field(default_factory=list)  # near-duplicates a record merged with: no new row
+    rejected: dict[str, str] = Field(default_factory=dict)  # qid → why the server stored a success not at all
     pool_size: int = 0
 
 

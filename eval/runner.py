@@ -332,6 +332,7 @@ class Runner:
         """Record the batch's buffered successes, then log the batch (so a resume never flushes twice)."""
         stored: list[str] = []
         merged: list[str] = []
+        rejected: dict[str, str] = {}
         for task in buffer:
             out = await self.record(client, task)
             pool_size = int(out.get("pool_size", pool_size))
@@ -339,6 +340,8 @@ class Runner:
                 stored.append(str(out["id"]))
             elif out.get("merged_into"):
                 merged.append(str(out["merged_into"]))
+            else:
+                rejected[task.qid] = str(out.get("reason") or "not stored (the server gave no reason)")
         if method.learn:
             self.log.append(
                 BatchLog(
@@ -348,6 +351,7 @@ class Runner:
                     flushed=len(buffer),
                     stored_ids=stored,
                     merged_into=merged,
+                    rejected=rejected,
                     pool_size=pool_size,
                 )
             )

@@ -12,7 +12,7 @@ import anyio
 import pytest
 
 from seer.eval.agent import AgentConfig
-from seer.eval.judges import exact_match
+from seer.eval.judges import Verdict, _FnJudge, exact_match
 from seer.eval.methods import METHODS, get_method
 from seer.eval.models.scripted import ScriptedModel
 from seer.eval.report import own_recall_share, pool_growth
@@ -84,6 +84,29 @@ def test_a_success_that_repeats_a_stored_task_is_logged_as_merged_not_lost(
     assert batches[-1].pool_size == 3
     growth = pool_growth(batches)["seer"]
     assert sum(g.merged for g in growth) == 3 and "merged" in " ".join(g.text() for g in growth)
+
+
+def test_a_success_the_server_refuses_is_logged_with_its_reason(
+    real_corpus: Path, tmp_path: Path, coffee_questions: list[Question]
+) -> None:
+    """A success without one working tool call (as when τ²'s customer ends the chat at once) teaches
+    nothing, so the server refuses it; the batch line names the task and the server's reason."""
+
+    def blind(messages: list[dict[str, Any]]) -> str:
+        if "Classify" in messages[-1]["content"]:
+            return '{"intent": "coffee"}'
+        return json.dumps({"thought": "Load it.", "tool": "LoadDB", "args": "no_such_db"})  # halts the task
+
+    log = RunLog(tmp_path / "runlog.jsonl")
+    lucky = _FnJudge("exact_match", lambda q, a, g, t: Verdict(True, "exact_match"))
+    runner = Runner(ScriptedModel(blind), lucky, log, RunSettings(agent=AgentConfig(intent="gold")))
+    stream = make_stream(coffee_questions[:2], protocol="online", batches=1, seed=0)
+    anyio.run(lambda: run_methods(runner, [get_method("seer")], stream,
+                                  stdio_connector(real_corpus, tmp_path, "hash")))
+    tasks, (batch,) = log.tasks(), [x for x in log.read() if isinstance(x, BatchLog)]
+    assert all(t.verdict.success and not any(s.ok for s in t.steps) for t in tasks)
+    assert (batch.flushed, batch.stored_ids, batch.pool_size) == (2, [], 0)
+    assert batch.rejected == {t.qid: "no successful tool step to learn from" for t in tasks}
 
 
 def test_only_judged_successes_are_recorded(
