@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,28 @@ def test_domain_tools_are_listed_over_mcp() -> None:
     listed = anyio.run(go)
     assert {"get_user_details", "cancel_reservation", "book_reservation", "Finish"} <= set(listed)
     assert "episode_start" not in listed and "recall_experiences" not in listed
+
+
+def test_a_call_the_domain_refuses_is_a_tool_error() -> None:
+    """τ² returns a refused call as text ("Error: User customer not found"); over MCP it is an error, so
+    the step fails and is never recorded as a demonstration."""
+    bench = load_benchmark("tau2", ids=[TASK])
+
+    async def go() -> tuple[Any, Any]:
+        async with routed(bench, None) as client:
+            session, names = await client.start(TASK)
+            view = client.view(names)
+            meta = {"seer/session": session}
+            known = find_task("airline", TASK).user_scenario.instructions.known_info
+            user_id = re.search(r"user id is (\w+)", known).group(1)  # type: ignore[union-attr]
+            bad = await view.call_tool("get_user_details", {"user_id": "customer"}, meta=meta)
+            good = await view.call_tool("get_user_details", {"user_id": user_id}, meta=meta)
+            await client.end(session)
+            return bad, good
+
+    bad, good = anyio.run(go)
+    assert bad.is_error and "get_user_details: User customer not found" in bad.content[0].text
+    assert not good.is_error
 
 
 def test_a_reward_one_episode_is_recorded_with_judge_env(tmp_path: Path) -> None:

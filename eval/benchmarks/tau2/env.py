@@ -73,4 +73,6 @@ class Tau2Backend:
         from tau2.data_model.message import ToolCall
 
         reply = state.get_response(ToolCall(id=uuid.uuid4().hex[:12], name=name, arguments=arguments))
+        if reply.error:  # the domain refused the call: a failed step, never a demonstration
+            raise ValueError(str(reply.content or "failed").removeprefix("Error: "))
         return str(reply.content or "")
