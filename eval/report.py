@@ -127,22 +127,26 @@ def learning_curve(tasks: Sequence[TaskLog]) -> dict[str, list[tuple[int, float,
 
 class Growth(NamedTuple):
     """A batch flush: the pool's size after it, records stored as new rows, records merged into a
-    near-duplicate already there (same intent, tool chain and task: it counts the success, no new row)."""
+    near-duplicate already there (same intent, tool chain and task: it counts the success, no new row),
+    successes the server refused (e.g. no working tool step)."""
 
     batch: int
     size: int
     stored: int
     merged: int
+    refused: int = 0
 
     def text(self) -> str:
-        return f"{self.size} (+{self.stored}, {self.merged} merged)" if self.merged else str(self.size)
+        notes = [f"{n} {what}" for n, what in ((self.merged, "merged"), (self.refused, "refused")) if n]
+        return f"{self.size} (+{self.stored}, {', '.join(notes)})" if notes else str(self.size)
 
 
 def pool_growth(batches: Sequence[BatchLog]) -> dict[str, list[Growth]]:
     """Per method, each batch flush in order."""
     out: dict[str, list[Growth]] = defaultdict(list)
     for b in batches:
-        out[b.method].append(Growth(b.batch, b.pool_size, len(b.stored_ids), len(b.merged_into)))
+        out[b.method].append(Growth(b.batch, b.pool_size, len(b.stored_ids), len(b.merged_into),
+                                    len(b.rejected)))
     return dict(out)
 
 

@@ -107,6 +107,7 @@ def test_a_success_the_server_refuses_is_logged_with_its_reason(
     assert all(t.verdict.success and not any(s.ok for s in t.steps) for t in tasks)
     assert (batch.flushed, batch.stored_ids, batch.pool_size) == (2, [], 0)
     assert batch.rejected == {t.qid: "no successful tool step to learn from" for t in tasks}
+    assert pool_growth([batch])["seer"][0].text() == "0 (+0, 2 refused)"
 
 
 def test_only_judged_successes_are_recorded(
