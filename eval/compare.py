@@ -18,6 +18,7 @@ from typing import Any
 
 from seer.eval.evidence import evidence, evidence_markdown
 from seer.eval.report import (
+    bench_title,
     curve_markdown,
     evaluated,
     gain_markdown,
@@ -311,7 +312,7 @@ def write_report(cmp: Comparison, out_dir: Path, reference: str = "seer") -> Pat
         if t.method == cmp.methods[0]:
             per_domain[t.domain] = per_domain.get(t.domain, 0) + 1
     bench = str(cfg.get("bench", ""))
-    parts = [f"# {bench.upper() or 'ToolQA'} comparison", "", f"Settings: {settings}", "",
+    parts = [f"# {bench_title(bench)} comparison", "", f"Settings: {settings}", "",
              "Runs: " + ", ".join(f"{m} (`{p}`)" for m, p in cmp.runs.items()), "",
              f"Common questions (finished by every method): {len(cmp.qids)} — "
              + ", ".join(f"{d} {n}" for d, n in sorted(per_domain.items())), ""]

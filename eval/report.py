@@ -103,7 +103,7 @@ def rich_table(rows: Sequence[Row], bench: str = "") -> object:
     """The same table for the terminal, titled by the benchmark (empty: ToolQA)."""
     from rich.table import Table
 
-    table = Table(title=f"{bench.upper() or 'ToolQA'} accuracy")
+    table = Table(title=f"{bench_title(bench)} accuracy")
     columns = ("domain", "method", "n", "EM %", "judged %", "steps", "s/task", "CPU s/task",
                "prompt tok/task", "computed prompt tok/task", "tokens/task")
     for name in columns:
@@ -286,6 +286,11 @@ def own_share_markdown(share: dict[str, list[tuple[int, int, int]]]) -> list[str
     return ["## Own experiences among the recalled demonstrations (the rest are seeds)", "", *table]
 
 
+def bench_title(bench: str) -> str:
+    """A run's benchmark as headings name it (empty: ToolQA)."""
+    return bench.upper() or "ToolQA"
+
+
 def metric_text(bench: str) -> str:
     """What EM means for a run of ``bench`` (empty: ToolQA)."""
     return f"EM is {bench}'s own checker: the task passed" if bench else "EM is ToolQA's exact match"
@@ -301,7 +306,7 @@ def write_report(log: RunLog, out_dir: Path | None = None) -> Path:
     batch_lines = [x for x in lines if isinstance(x, BatchLog)]
     growth = pool_growth(batch_lines)
     bench = str(header.config.get("bench", "")) if header else ""
-    parts = [f"# {bench.upper() or 'ToolQA'} run {header.run if header else log.path.parent.name}", ""]
+    parts = [f"# {bench_title(bench)} run {header.run if header else log.path.parent.name}", ""]
     if header:
         cfg = header.config
         keys = ("bench", "options", "protocol", "methods", "domains", "level", "limit", "batches", "k",
