@@ -12,7 +12,7 @@ import anyio
 import pytest
 
 from seer.eval.agent import AgentConfig
-from seer.eval.judges import Verdict, _FnJudge, exact_match
+from seer.eval.judges import Verdict, exact_match
 from seer.eval.methods import METHODS, get_method
 from seer.eval.models.scripted import ScriptedModel
 from seer.eval.report import own_recall_share, pool_growth
@@ -86,6 +86,15 @@ def test_a_success_that_repeats_a_stored_task_is_logged_as_merged_not_lost(
     assert sum(g.merged for g in growth) == 3 and "merged" in " ".join(g.text() for g in growth)
 
 
+class _AlwaysRight:
+    """A judge that calls every answer right (the Judge protocol, written out)."""
+
+    kind = "exact_match"
+
+    def __call__(self, question: str, answer: str | None, gold: str | None, trajectory: str = "") -> Verdict:
+        return Verdict(True, "exact_match")
+
+
 def test_a_success_the_server_refuses_is_logged_with_its_reason(
     real_corpus: Path, tmp_path: Path, coffee_questions: list[Question]
 ) -> None:
@@ -98,7 +107,7 @@ def test_a_success_the_server_refuses_is_logged_with_its_reason(
         return json.dumps({"thought": "Load it.", "tool": "LoadDB", "args": "no_such_db"})  # halts the task
 
     log = RunLog(tmp_path / "runlog.jsonl")
-    lucky = _FnJudge("exact_match", lambda q, a, g, t: Verdict(True, "exact_match"))
+    lucky = _AlwaysRight()
     runner = Runner(ScriptedModel(blind), lucky, log, RunSettings(agent=AgentConfig(intent="gold")))
     stream = make_stream(coffee_questions[:2], protocol="online", batches=1, seed=0)
     anyio.run(lambda: run_methods(runner, [get_method("seer")], stream,
