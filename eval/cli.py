@@ -69,14 +69,28 @@ def compare(outs: tuple[str, ...], report_dir: Path, reference: str) -> None:
               help="Copy even if the method ran none of the tasks itself (nothing checks the premise).")
 def fork(src: Path, method: str, dst: Path, unverified: bool) -> None:
     """Start METHOD's benchmark run from the memory-free run in SRC: copy the batches it must repeat token
-    for token (its pool is empty until its first success), then continue it with --resume."""
+    for token (its pool is empty until its first success the pool keeps; each copied success batch is
+    recorded here to see), then continue it with --resume."""
     from seer.eval.fork import ForkError
     from seer.eval.fork import fork as fork_run
+    from seer.eval.run_bench import run_bench
+    from seer.eval.runlog import RunLog
+
+    header = RunLog(src / "runlog.jsonl").header()
+    bench = header.config.get("bench") if header else None
+
+    def record(batch: int) -> None:  # the run's resume, stopped after that batch: it records, runs nothing
+        click.echo(f"{method}: recording the successes of copied batch {batch}", err=True)
+        run_bench(bench, dst, True, {}, until_batch=batch)  # type: ignore[arg-type]
 
     try:
-        result = fork_run(src, dst, method, unverified=unverified)
+        result = fork_run(src, dst, method, unverified=unverified, record=record if bench else None)
     except ForkError as exc:
         raise click.ClickException(str(exc)) from exc
-    first = f"first success in batch {result.first_success}" if result.first_success else "no success yet"
-    click.echo(f"{method}: copied {result.copied} tasks of batches {result.batches} from {src} ({first}); "
-               f"{result.checked} it had run itself were identical. Continue with --resume --out {dst}.")
+    first = (f"first success the pool keeps in batch {result.first_success}" if result.first_success
+             else "no success the pool keeps yet")
+    refused = (f"; the pool kept none of batch {', '.join(map(str, result.refused))}'s successes"
+               if result.refused else "")
+    click.echo(f"{method}: copied {result.copied} tasks of batches {result.batches} from {src} ({first}"
+               f"{refused}); {result.checked} it had run itself were identical. Continue with --resume "
+               f"--out {dst}.")

@@ -12,6 +12,11 @@ Copied tasks carry the memory method's intent, which a benchmark run takes from 
 BFCL's API classes, τ²'s domain) where react, which needs none, logs none: their records and the agent's
 per-intent record (``open_below``) depend on it.
 
+A success the pool refuses (e.g. τ²'s reward for a chat the customer ended before any call: "no successful
+tool step to learn from") leaves the pool empty, so the batches after it are still the source's. Given
+``record`` (a way to record one copied batch's successes, as ``--resume`` would), :func:`fork` records each
+copied success batch and, when the method's log shows the pool still empty after it, copies on.
+
 The premise is checked, not assumed: tasks that the new method already ran itself (at least one, e.g. its
 first batch, unless ``unverified``) must equal the source's (answer, verdict, every call, prompt and
 completion tokens), or the fork is refused.
@@ -19,6 +24,7 @@ completion tokens), or the fork is refused.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
@@ -37,7 +43,9 @@ class ForkResult:
     copied: int  # tasks written
     checked: int  # tasks the new method had run itself, found equal to the source's
     batches: list[int]  # batches copied (the last may be left to flush on resume)
-    first_success: int | None  # the batch of the source's first success, if any
+    first_success: int | None  # the batch of the source's first success the pool may keep, if any
+    pending: int | None = None  # a copied success batch not yet recorded (``--resume`` records it first)
+    refused: tuple[int, ...] = ()  # success batches after which the method's pool was still empty
 
 
 def _episode(t: TaskLog) -> tuple[object, ...]:
@@ -53,10 +61,26 @@ def _header(path: Path) -> tuple[RunLog, RunHeader]:
     return log, header
 
 
-def fork(src: Path, dst: Path, method: str, *, unverified: bool = False) -> ForkResult:
+def fork(src: Path, dst: Path, method: str, *, unverified: bool = False,
+         record: Callable[[int], None] | None = None) -> ForkResult:
     """Copy the batches of the memory-free run in ``src`` that ``method`` must repeat exactly into the
     run folder ``dst`` (an existing run of ``method`` with the same stream, or created here). Unless
-    ``unverified``, at least one of those tasks must have been run by ``method`` itself and found equal."""
+    ``unverified``, at least one of those tasks must have been run by ``method`` itself and found equal.
+    ``record(batch)``: record that copied batch's successes in ``dst`` (as ``--resume`` does); a batch
+    the pool refused entirely is then copied past."""
+    result = _fork_once(src, dst, method, unverified)
+    while record is not None and result.pending is not None:
+        record(result.pending)
+        more = _fork_once(src, dst, method, unverified)
+        if more.pending == result.pending:
+            raise ForkError(f"{dst}: batch {result.pending} was not recorded")
+        batches = sorted({*result.batches, *more.batches})
+        result = ForkResult(result.copied + more.copied, more.checked, batches, more.first_success,
+                            more.pending, more.refused)
+    return result
+
+
+def _fork_once(src: Path, dst: Path, method: str, unverified: bool) -> ForkResult:
     src_log, src_header = _header(src)
     cfg = src_header.config
     if "bench" not in cfg:
@@ -83,18 +107,24 @@ def fork(src: Path, dst: Path, method: str, *, unverified: bool = False) -> Fork
             raise ForkError(f"{dst}: a run of {dst_header.config.get('methods')}, not of [{method!r}]")
         lines = dst_log.read()
     own = {t.qid: t for t in lines if isinstance(t, TaskLog) and t.method == method}
-    flushed = {b.batch for b in lines if isinstance(b, BatchLog) and b.method == method}
+    batch_logs = [b for b in lines if isinstance(b, BatchLog) and b.method == method and b.phase == "online"]
+    flushed = {b.batch for b in batch_logs}
+    still_empty = {b.batch for b in batch_logs if b.pool_size == 0}  # the pool kept none of its successes
     by_batch = [(b, list(ts)) for b, ts in groupby(sources, key=lambda t: t.batch)]
     done_batches = [b for b, _ in by_batch][:-1]
     if cfg.get("limit") is not None and len(sources) >= int(cfg["limit"]):
         done_batches.append(by_batch[-1][0])  # the source run is complete: so is its last batch
-    first_success = next((b for b, ts in by_batch if any(t.verdict.success for t in ts)), None)
+    successes = [b for b, ts in by_batch if any(t.verdict.success for t in ts)]
+    refused = tuple(b for b in successes if b in still_empty)
+    first_success = next((b for b in successes if b not in still_empty), None)
     plan = [(b, ts) for b, ts in by_batch
             if b in done_batches and (first_success is None or b <= first_success)]
     checked = 0
     for batch, tasks in plan:
         for t in tasks:
             if t.qid in own:
+                if own[t.qid].copied_from is not None:
+                    continue  # copied by an earlier fork: nothing to check
                 if _episode(own[t.qid]) != _episode(t):
                     raise ForkError(f"{dst}: task {t.qid} (batch {batch}) differs from {src}'s: the episodes "
                                     "are not identical on this machine and model, so nothing can be copied")
@@ -125,4 +155,6 @@ def fork(src: Path, dst: Path, method: str, *, unverified: bool = False) -> Fork
             copied += 1
         if batch != first_success and batch not in flushed:  # nothing to record: the pool stays empty
             dst_log.append(BatchLog(method=method, phase="online", batch=batch, flushed=0))
-    return ForkResult(copied, checked, [b for b, _ in plan], first_success)
+    copied_batches = [b for b, _ in plan]
+    pending = first_success if first_success in copied_batches and first_success not in flushed else None
+    return ForkResult(copied, checked, copied_batches, first_success, pending, refused)

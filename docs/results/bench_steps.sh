@@ -4,7 +4,8 @@
 #   react    react to the end
 #   first    each memory method's own first batch (what `fork` checks its premise on), unless its run has
 #            started; needs nothing of react's
-#   rest     fork react's batches up to its first success into each memory method's run, then run the rest
+#   rest     fork react's batches up to its first success the pool keeps into each memory method's run, then
+#            run the rest
 #   compare  the paired comparison, once every run is complete
 bench_steps() {
   local step m

@@ -22,13 +22,13 @@ IDS = ["multi_turn_base_0", "multi_turn_base_1", "multi_turn_base_2", "multi_tur
 SOLVED = {"multi_turn_base_1", "multi_turn_base_2"}  # the model answers only these; it gives up on the rest
 
 
-def config(method: str) -> BenchConfig:
+def config(method: str, batches: int = 2) -> BenchConfig:
     return BenchConfig(run=method, bench="bfcl", options={"ids": IDS}, methods=[method], limit=len(IDS),
-                       batches=2, embedder="hash", model="scripted", max_steps=8)
+                       batches=batches, embedder="hash", model="scripted", max_steps=8)
 
 
-def run(out: Path, method: str) -> RunLog:
-    return anyio.run(partial(execute, config(method), out, model=oracle_model(IDS, SOLVED)))
+def run(out: Path, method: str, batches: int = 2) -> RunLog:
+    return anyio.run(partial(execute, config(method, batches), out, model=oracle_model(IDS, SOLVED)))
 
 
 def outcome(log: RunLog) -> list[tuple[Any, ...]]:
@@ -93,3 +93,32 @@ def test_fork_refuses_what_is_not_the_same_episode(tmp_path: Path) -> None:
     with pytest.raises(ForkError, match="seed demonstrations"):
         fork(tmp_path / "toolqa", tmp_path / "new", "seer", unverified=True)
     assert not (tmp_path / "new").exists()  # nothing written for the refused forks
+
+
+def test_a_success_the_pool_refuses_is_recorded_then_copied_past(tmp_path: Path) -> None:
+    """τ²'s reward for a chat the customer ends before any call is a success with no tool step: the pool
+    refuses it and stays empty, so the next batches are still react's. `run fork` records each copied
+    success batch and copies on until a success the pool keeps."""
+    react = run(tmp_path / "react", "react", batches=4)  # one task a batch: 2 (solved), 0, 1 (solved), 3
+    order = [t.qid for t in react.tasks()]
+    assert [q in SOLVED for q in order] == [True, False, True, False]
+    src = RunLog(tmp_path / "src" / "runlog.jsonl")
+    for line in react.read():  # the first success: no tool call at all
+        if isinstance(line, TaskLog) and line.qid == order[0]:
+            line = line.model_copy(update={"steps": []})
+        src.append(line)
+    out = CliRunner().invoke(main, ["run", "fork", str(tmp_path / "src"), "--method", "query",
+                                    "--out", str(tmp_path / "query"), "--unverified"])
+    assert out.exit_code == 0, out.output
+    assert "copied 3 tasks of batches [1, 2, 3]" in out.output
+    assert "first success the pool keeps in batch 3; the pool kept none of batch 1's successes" in out.output
+    forked = RunLog(tmp_path / "query" / "runlog.jsonl")
+    batches = {b.batch: b for b in forked.read() if isinstance(b, BatchLog)}
+    assert batches[1].rejected == {order[0]: "no successful tool step to learn from"}
+    assert (batches[1].pool_size, batches[2].flushed, len(batches[3].stored_ids), batches[3].pool_size) == (
+        0, 0, 1, 1)
+    assert [t.copied_from for t in forked.tasks()] == ["react:react"] * 3
+    resumed = run(tmp_path / "query", "query", batches=4)  # only the last batch runs, on a pool of one
+    last = resumed.tasks()[-1]
+    assert (last.qid, last.copied_from, last.pool_size) == (order[3], None, 1)
+    assert any(s.recalled for s in last.steps)
