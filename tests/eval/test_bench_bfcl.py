@@ -118,6 +118,31 @@ def test_a_failing_episode_is_scored_by_the_checker_and_not_recorded(tmp_path: P
     assert batch.stored_ids == [] and batch.pool_size == 0
 
 
+def test_a_call_the_function_refuses_is_never_a_demonstration_step(tmp_path: Path) -> None:
+    """BFCL shows a function's refusal (``{"error": ...}``) to the model as an ordinary result, and the
+    checker replays it; the pool stores the episode without it."""
+    script = oracle_script(ENTRY)
+    script.insert(0, _reply("cd(folder='no_such_folder')"))
+    lines = _run(tmp_path, script, ["query"])
+    task = next(x for x in lines if isinstance(x, TaskLog))
+    assert task.em and task.steps[0].ok and json.loads(task.steps[0].observation)["error"]
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "pools" / "query.duckdb"), read_only=True) as con:
+        (stored,) = con.execute("SELECT steps FROM experiences").fetchone()
+    calls = [(s["tool"], s["arguments"]["raw"]) for s in json.loads(stored) if s["tool"] != "Finish"]
+    assert calls[:3] == [("cd", "folder='document'"), ("mkdir", "dir_name='temp'"),
+                         ("mv", "source='final_report.pdf', destination='temp'")]
+    assert all("no_such_folder" not in raw for _, raw in calls)
+    bench = BfclBenchmark()
+    for observation, refused in [('{"error": "cd: x: No such file or directory"}', True),
+                                 ("Error during execution: unexpected keyword 'x'", True),
+                                 ('{"error": "' + "cut by the observation limit", True),
+                                 ('{"current_working_directory": "document"}', False), ("None", False)]:
+        assert bench.pool_step({"tool": "cd", "arguments": {}, "ok": True, "observation": observation})[
+            "ok"] is not refused
+
+
 def test_turn_calls_keep_only_successful_tool_steps() -> None:
     from seer.eval.agent import ActionStep, FinalStep
 

@@ -10,6 +10,7 @@ calls, turn by turn, on fresh instances and compares them with the ground truth'
 from __future__ import annotations
 
 import itertools
+import json
 import random
 import uuid
 from typing import Any
@@ -26,6 +27,7 @@ from seer.eval.benchmarks.base import (
     run_turn,
     server_command,
 )
+from seer.eval.benchmarks.bfcl.data import ERROR_PREFIX
 from seer.eval.calls import format_call
 from seer.eval.judges import Verdict
 
@@ -35,6 +37,21 @@ _CHECKS = itertools.count()
 def turn_calls(final: FinalStep) -> list[list[str]]:
     """A turn's successful calls as BFCL model steps: one list of call strings per step."""
     return [[format_call(s.tool, s.arguments)] for s in final.steps if s.ok and s.tool and s.tool != "Finish"]
+
+
+def is_error_value(observation: str) -> bool:
+    """A BFCL function's refusal as its result reads: an ``{"error": ...}`` value (how the classes refuse,
+    e.g. ``cd`` to a missing folder) or an exception the executor caught ("Error during execution: ...")."""
+    text = observation.strip()
+    if text.startswith(ERROR_PREFIX):
+        return True
+    if not text.startswith("{"):
+        return False
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text.startswith('{"error":')  # cut by the observation limit
+    return isinstance(value, dict) and "error" in value
 
 
 def check(entry: dict[str, Any], calls: list[list[list[str]]]) -> Verdict:
@@ -120,6 +137,11 @@ class BfclBenchmark:
         return episode
 
     def pool_step(self, step: dict[str, Any]) -> dict[str, Any]:
+        """As stored: a call whose function refused (its error value) is a failed step, never a
+        demonstration step. The agent saw it as BFCL shows it, an ordinary result."""
+        refused = step.get("tool") != "Finish" and is_error_value(str(step.get("observation", "")))
+        if step.get("ok") and refused:
+            step = step | {"ok": False}
         return raw_arguments(step)
 
     def preamble(self) -> str:

@@ -113,6 +113,9 @@ def instances(e: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+ERROR_PREFIX = "Error during execution:"  # BFCL's executor's text for a call that raised
+
+
 def result_text(value: Any) -> str:
     """A call's result as BFCL's executor renders it (strings as is, dicts as JSON)."""
     if isinstance(value, str):
@@ -145,5 +148,5 @@ class BfclBackend:
                 try:
                     return result_text(method(**arguments))
                 except Exception as exc:  # the function's own failure is its result, as in BFCL
-                    return f"Error during execution: {exc}"
+                    return f"{ERROR_PREFIX} {exc}"
         raise ValueError(f"no function {name!r} in this task")
