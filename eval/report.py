@@ -179,10 +179,11 @@ def _plot(series: dict[str, list[tuple[int, float]]], path: Path, ylabel: str, t
     return path
 
 
-def plot_curve(curve: dict[str, list[tuple[int, float, int]]], path: Path) -> Path:
-    """Batch-wise EM accuracy per method as a PNG."""
+def plot_curve(curve: dict[str, list[tuple[int, float, int]]], path: Path, bench: str = "") -> Path:
+    """Batch-wise EM accuracy per method as a PNG, the axis named by the run's checker (empty: ToolQA)."""
+    ylabel = f"passed by {bench}'s checker (%)" if bench else "exact match (%)"
     return _plot({m: [(b, acc) for b, acc, _ in points] for m, points in curve.items()}, path,
-                 "exact match (%)", "Batch-wise accuracy", (0, 100))
+                 ylabel, f"{bench_title(bench)}: batch-wise accuracy", (0, 100))
 
 
 def gain_over(tasks: Sequence[TaskLog], baseline: str = "react") -> dict[str, list[tuple[int, int, int]]]:
@@ -317,7 +318,7 @@ def write_report(log: RunLog, out_dir: Path | None = None) -> Path:
     parts += [f"## Accuracy ({split}; {metric}, the primary metric)", "",
               markdown_table(summary(tasks)), ""]
     if curve and any(len(points) > 1 for points in curve.values()):
-        plot_curve(curve, out_dir / "learning_curve.png")
+        plot_curve(curve, out_dir / "learning_curve.png", bench)
         parts += ["## Learning curve", "", "![learning curve](learning_curve.png)", ""]
     if curve:
         parts += curve_markdown(curve)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
+from seer.eval import report
 from seer.eval.compare import (
     CompareError,
     Paired,
@@ -81,13 +83,25 @@ def test_runs_on_different_streams_are_refused(tmp_path: Path) -> None:
         load([seer, twice])
 
 
-def test_benchmark_runs_are_reported_by_their_checker_and_never_mixed(tmp_path: Path) -> None:
+def test_benchmark_runs_are_reported_by_their_checker_and_never_mixed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     options = {"bench": "bfcl", "options": {"category": "multi_turn_base"}}
-    seer = run_dir(tmp_path, "seer", [True, False], **options)
-    react = run_dir(tmp_path, "react", [False, False], **options)
+    seer = run_dir(tmp_path, "seer", [True, False, False, False, True], **options)  # two batches: plotted
+    react = run_dir(tmp_path, "react", [False, False, False, False, False], **options)
+    plotted: list[tuple[str, str]] = []
+    real_plot = report._plot
+
+    def plot(series: Any, path: Path, ylabel: str, title: str, ylim: Any = None) -> Path:
+        plotted.append((ylabel, title))
+        return real_plot(series, path, ylabel, title, ylim)
+
+    monkeypatch.setattr(report, "_plot", plot)
     text = write_report(load([seer, react]), tmp_path / "cmp").read_text()
     assert text.startswith("# BFCL comparison") and "EM is bfcl's own checker" in text
     assert "ToolQA" not in text and "numeric equality" not in text
+    assert ("passed by bfcl's checker (%)", "BFCL: batch-wise accuracy") in plotted
+    assert not any("exact match" in label for label, _ in plotted)
     out = ["--out", str(tmp_path / "printed")]
     printed = CliRunner().invoke(main, ["run", "compare", str(seer), str(react), *out])
     assert printed.exit_code == 0 and "BFCL accuracy" in printed.output, printed.output
