@@ -160,8 +160,10 @@ def _plot(series: dict[str, list[tuple[int, float]]], path: Path, ylabel: str, t
     from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    for method, points in series.items():
-        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=method)
+    for i, (method, points) in enumerate(series.items()):  # equal series stay visible: each drawn smaller
+        ax.plot([p[0] for p in points], [p[1] for p in points], marker="osD^v"[i % 5], label=method,
+                markersize=max(3.0, 9.0 - 2.0 * i), linewidth=max(1.0, 3.0 - 0.8 * i),
+                linestyle=("-", "--", ":", "-.")[i % 4])
     ax.set_xlabel("batch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(ylabel)
