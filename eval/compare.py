@@ -344,7 +344,7 @@ def write_report(cmp: Comparison, out_dir: Path, reference: str = "seer") -> Pat
     curve = learning_curve(cmp.tasks)
     if curve:
         if any(len(points) > 1 for points in curve.values()):
-            plot_curve(curve, out_dir / "learning_curve.png", str(cmp.config.get("bench", "")))
+            plot_curve(curve, out_dir / "learning_curve.png", bench)
             parts += ["## Learning curve (batch-wise EM on the common questions)", "",
                       "![learning curve](learning_curve.png)", ""]
         parts += curve_markdown(curve)
